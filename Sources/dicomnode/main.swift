@@ -9,7 +9,7 @@ let commands: [String: Command] = [
     "png": PNGCommand(),
 ]
 
-func usage() -> String {
+@MainActor func usage() -> String {
     """
     usage: dicomnode <command> [options]
 

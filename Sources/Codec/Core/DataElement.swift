@@ -64,11 +64,15 @@ public struct DataElement: Sendable, Hashable {
     public var value: ElementValue
     /// Written with the undefined length 0xFFFFFFFF (sequences, encapsulated pixel data, UN sequences).
     public var hasUndefinedLength: Bool
+    /// The VR the input used when it differs from `vr`: an explicit UN for an element whose VR we know
+    /// (PS3.5 6.2.2). Kept so an untouched file is written back as it came; nil for new elements.
+    public var encodedVR: VR?
 
     public init(tag: Tag, vr: VR, value: ElementValue, undefinedLength: Bool? = nil) {
         self.tag = tag
         self.vr = vr
         self.value = value
+        self.encodedVR = nil
         switch value {
         case .bytes, .deferred: hasUndefinedLength = undefinedLength ?? false
         case .sequence, .encapsulated: hasUndefinedLength = undefinedLength ?? true

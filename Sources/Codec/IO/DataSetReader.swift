@@ -25,9 +25,14 @@ struct DataSetReader {
         while true {
             let start = cursor.offset
             if start >= limit {
-                if isUndefinedItem && end == nil {
+                if isUndefinedItem && end == nil && !options.allowTruncated {
                     throw CodecError.truncated(offset: start, needed: 8, context: "item delimitation item")
                 }
+                break
+            }
+            if options.allowTruncated && limit - start < 8 {
+                warnings.append("ignored \(limit - start) byte(s) too short for an element at offset \(start)")
+                try cursor.skip(limit - start)
                 break
             }
             if topLevel && limit - start < 8 {
@@ -80,6 +85,7 @@ struct DataSetReader {
                 }
             } else {
                 vr = DataDictionary.vr(for: tag)
+                if vr == .UN && tag.isPrivate, let known = privateVR(tag, in: ds) { vr = known }
                 length = cursor.peekUInt32(at: 4, littleEndian: le)
                 // Resolve the dictionary's "US or SS" / "OB or OW" choices as PS3.5 A.1 and the
                 // Image Pixel module imply; the dictionary lists the default first.
@@ -105,11 +111,28 @@ struct DataSetReader {
             } else {
                 let valueStart = cursor.offset
                 let containerEnd = end ?? cursor.inputSize
-                guard Int(length) <= containerEnd - valueStart else {
-                    throw CodecError.invalidLength(tag: tag, offset: start, length: length,
-                                                   reason: "value runs past the end of its \(end == nil ? "input" : "container") (\(containerEnd - valueStart) byte(s) left)")
+                if Int(length) > containerEnd - valueStart {
+                    let reason = "value runs past the end of its \(end == nil ? "input" : "container") (\(containerEnd - valueStart) byte(s) left)"
+                    guard options.allowTruncated else {
+                        throw CodecError.invalidLength(tag: tag, offset: start, length: length, reason: reason)
+                    }
+                    warnings.append("\(tag) at offset \(start): length \(length) \(reason); read the \(containerEnd - valueStart) byte(s) there")
+                    length = UInt32(max(0, containerEnd - valueStart))
                 }
-                if vr == .SQ {
+                var encodedVR: VR? = nil
+                if vr == .UN && encoding.explicitVR, let known = knownVR(tag, in: ds, pixelRepresentation: pixelRepresentation) {
+                    // An explicit UN whose VR we know: read it as what it is, as pydicom and DCMTK do,
+                    // and remember the UN so the element is written back unchanged (PS3.5 6.2.2).
+                    encodedVR = .UN
+                    vr = known
+                }
+                if vr == .SQ && encodedVR == .UN {
+                    // A defined-length UN that is a sequence holds its items in Implicit VR Little Endian.
+                    let items = try readSequence(encoding: .implicitLittle, end: valueStart + Int(length), depth: depth + 1, characterSet: ds.characterSet)
+                    var e = DataElement(tag: tag, vr: .SQ, value: .sequence(items), undefinedLength: false)
+                    e.encodedVR = .UN
+                    element = e
+                } else if vr == .SQ {
                     let items = try readSequence(encoding: encoding, end: valueStart + Int(length), depth: depth + 1, characterSet: ds.characterSet)
                     element = DataElement(tag: tag, vr: .SQ, value: .sequence(items), undefinedLength: false)
                 } else if let threshold = options.deferValuesLongerThan, cursor.isStreaming, Int(length) > threshold, let path = cursor.path {
@@ -120,7 +143,9 @@ struct DataSetReader {
                 } else {
                     var bytes = try cursor.take(Int(length), "value of \(tag)")
                     if !le && vr.unitSize > 1 { bytes = ByteSwap.swapped(bytes, unit: vr.unitSize)[...] }
-                    element = DataElement(tag: tag, vr: vr, value: .bytes(bytes), undefinedLength: false)
+                    var e = DataElement(tag: tag, vr: vr, value: .bytes(bytes), undefinedLength: false)
+                    e.encodedVR = encodedVR
+                    element = e
                 }
             }
             switch tag {
@@ -146,6 +171,24 @@ struct DataSetReader {
         return vr
     }
 
+    /// The VR an element really has when the input said UN: dictionary, private dictionary, or LO for creators.
+    private func knownVR(_ tag: Tag, in ds: DataSet, pixelRepresentation: Int) -> VR? {
+        if tag.isPrivateCreator { return .LO }
+        if tag.isPrivate { return privateVR(tag, in: ds) }
+        if tag.isGroupLength { return .UL }
+        let v = DataDictionary.vr(for: tag)
+        guard v != .UN else { return nil }
+        return resolveImplicitVR(tag: tag, vr: v, pixelRepresentation: pixelRepresentation)
+    }
+
+    /// A private data element's VR from the private dictionary, by the creator that reserved its block (PS3.5 7.8.1).
+    private func privateVR(_ tag: Tag, in ds: DataSet) -> VR? {
+        if tag.isPrivateCreator { return .LO }
+        guard let creatorTag = tag.privateCreatorTag, let creator = ds[creatorTag]?.rawStrings().first else { return nil }
+        guard let v = PrivateDictionary.vr(creator: creator, tag: tag), v != .UN else { return nil }
+        return v
+    }
+
     private func isLUTDescriptor(_ tag: Tag) -> Bool {
         tag.value == 0x0028_3002 || (tag.group == 0x0028 && (0x1101...0x1103).contains(tag.element))
     }
@@ -160,6 +203,11 @@ struct DataSetReader {
         while true {
             let start = cursor.offset
             if let end, start >= end { break }
+            if options.allowTruncated && cursor.remaining < 8 {
+                warnings.append("sequence cut short at offset \(start)")
+                try cursor.skip(cursor.remaining)
+                break
+            }
             try cursor.ensure(8, end == nil ? "sequence delimitation item" : "item header")
             let tag = Tag(group: cursor.peekUInt16(at: 0, littleEndian: le), element: cursor.peekUInt16(at: 2, littleEndian: le))
             let length = cursor.peekUInt32(at: 4, littleEndian: le)
@@ -175,10 +223,14 @@ struct DataSetReader {
             if length == DataSetReader.undefinedLength {
                 items.append(try readDataSet(encoding: encoding, end: nil, isUndefinedItem: true, depth: depth, characterSet: characterSet))
             } else {
-                let itemEnd = cursor.offset + Int(length)
+                var itemEnd = cursor.offset + Int(length)
                 let containerEnd = end ?? cursor.inputSize
-                guard itemEnd <= containerEnd else {
-                    throw CodecError.invalidLength(tag: .item, offset: start, length: length, reason: "item runs past the end of its sequence")
+                if itemEnd > containerEnd {
+                    guard options.allowTruncated else {
+                        throw CodecError.invalidLength(tag: .item, offset: start, length: length, reason: "item runs past the end of its sequence")
+                    }
+                    warnings.append("item at offset \(start) runs past the end of its sequence; read up to the end")
+                    itemEnd = containerEnd
                 }
                 let item = try readDataSet(encoding: encoding, end: itemEnd, isUndefinedItem: false, depth: depth, characterSet: characterSet)
                 if cursor.offset != itemEnd { cursor.seek(to: itemEnd) }
@@ -194,6 +246,11 @@ struct DataSetReader {
         var fragments: [Bytes] = []
         while true {
             let start = cursor.offset
+            if options.allowTruncated && cursor.remaining < 8 {
+                warnings.append("encapsulated pixel data cut short at offset \(start)")
+                try cursor.skip(cursor.remaining)
+                break
+            }
             try cursor.ensure(8, "encapsulated pixel data item")
             let tag = Tag(group: cursor.peekUInt16(at: 0, littleEndian: le), element: cursor.peekUInt16(at: 2, littleEndian: le))
             let length = cursor.peekUInt32(at: 4, littleEndian: le)
@@ -202,10 +259,19 @@ struct DataSetReader {
             guard tag == .item else {
                 throw CodecError.malformed(offset: start, reason: "expected a fragment item (FFFE,E000) in encapsulated pixel data, found \(tag)")
             }
-            guard length != DataSetReader.undefinedLength, Int(length) <= cursor.remaining else {
-                throw CodecError.invalidLength(tag: .item, offset: start, length: length, reason: "fragment runs past the end of the input")
+            var n = Int(length)
+            if length == DataSetReader.undefinedLength || n > cursor.remaining {
+                guard options.allowTruncated else {
+                    throw CodecError.invalidLength(tag: .item, offset: start, length: length, reason: "fragment runs past the end of the input")
+                }
+                warnings.append("pixel data fragment at offset \(start) cut short")
+                n = cursor.remaining
             }
-            let value = try cursor.take(Int(length), "pixel data fragment")
+            let value = try cursor.take(n, "pixel data fragment")
+            if n < Int(length) || length == DataSetReader.undefinedLength {
+                if table == nil { table = value } else { fragments.append(value) }
+                break
+            }
             if table == nil { table = value } else { fragments.append(value) }
         }
         return EncapsulatedPixelData(offsetTable: table ?? [], fragments: fragments)

@@ -2,13 +2,17 @@
 /// (defined/undefined) as it was read so untouched files round-trip byte for byte.
 struct DataSetWriter {
     let out: OutputBuffer
+    /// Rewrite (gggg,0000) values from the elements that follow. The meta group's always is; other
+    /// group lengths are retired (PS3.5 7.2) and often wrong in the wild, so a plain rewrite keeps
+    /// them as read (byte-exact), while transcoding, which changes every length, recomputes them.
+    var recomputeGroupLengths = true
 
     private static let undefined: UInt32 = 0xFFFF_FFFF
 
     func write(_ ds: DataSet, encoding: Encoding) throws {
         let elements = ds.elements
         for (i, e) in elements.enumerated() {
-            if e.tag.isGroupLength && e.vr == .UL && e.valueLength == 4 && e.tag.group != 0 {
+            if recomputeGroupLengths && e.tag.isGroupLength && e.vr == .UL && e.valueLength == 4 && e.tag.group != 0 {
                 // Group lengths are recomputed so they stay true after edits or transcoding (PS3.5 7.2).
                 var total = 0
                 var j = i + 1
@@ -27,6 +31,7 @@ struct DataSetWriter {
 
     /// The VR actually written: values too long for a 16-bit length go out as UN (PS3.5 6.2.2).
     @inline(__always) static func writtenVR(_ e: DataElement) -> VR {
+        if let original = e.encodedVR { return original }
         if !e.vr.hasLongLength && e.valueLength > 0xFFFF { return .UN }
         if case .sequence = e.value, e.vr != .UN { return .SQ }
         return e.vr
@@ -59,7 +64,8 @@ struct DataSetWriter {
             var b: Bytes
             if case .bytes(let x) = value { b = x } else if case .deferred(let d) = value { b = try d.load() } else { b = [] }
             header(e.tag, vr: vr, length: UInt32(b.count), encoding: encoding)
-            if !le && vr.unitSize > 1 { b = ByteSwap.swapped(b, unit: vr.unitSize)[...] }
+            // Swap by the element's own VR: a known VR written as UN keeps its original byte order.
+            if !le && e.vr.unitSize > 1 && (vr == e.vr || e.encodedVR != nil) { b = ByteSwap.swapped(b, unit: e.vr.unitSize)[...] }
             try out.append(contentsOf: b)
         case .sequence(let items):
             // UN sequences keep their items in Implicit VR Little Endian (PS3.5 6.2.2).

@@ -48,11 +48,15 @@ extension DicomFile {
         }
         if ts.isDeflated {
             let inner = OutputBuffer()
-            try DataSetWriter(out: inner).write(dataSet, encoding: .explicitLittle)
+            var writer = DataSetWriter(out: inner)
+            writer.recomputeGroupLengths = !transferSyntax.isDeflated
+            try writer.write(dataSet, encoding: .explicitLittle)
             let deflated = try inner.bytes.withUnsafeBytes { try Zlib.deflateRaw($0) }
             try out.append(contentsOf: deflated)
         } else {
-            try DataSetWriter(out: out).write(dataSet, encoding: encoding)
+            var writer = DataSetWriter(out: out)
+            writer.recomputeGroupLengths = encoding != self.encoding
+            try writer.write(dataSet, encoding: encoding)
         }
     }
 

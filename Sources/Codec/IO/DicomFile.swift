@@ -125,8 +125,16 @@ public struct DicomFile: Sendable {
         let dataSet: DataSet
         if transferSyntax.isDeflated {
             // PS3.5 A.5: everything after the meta group is one raw DEFLATE stream of Explicit VR LE.
+            let deflateStart = cursor.offset
             let compressed = try cursor.rest()
-            let inflated = try compressed.withUnsafeBytes { try Zlib.inflateRaw($0, maxOutput: options.maxInflatedSize) }
+            let inflated: [UInt8]
+            do {
+                inflated = try compressed.withUnsafeBytes { try Zlib.inflateRaw($0, maxOutput: options.maxInflatedSize) }
+            } catch ZlibError.outputLimitExceeded(_, let limit) {
+                throw CodecError.tooLarge(offset: deflateStart, size: UInt64(limit) + 1, limit: UInt64(limit))
+            } catch {
+                throw CodecError.malformed(offset: deflateStart, reason: "deflated data set (PS3.5 A.5) does not inflate: \(error)")
+            }
             var inner = DataSetReader(cursor: InputCursor(bytes: inflated), options: options)
             dataSet = try inner.readDataSet(encoding: .explicitLittle, end: nil, isUndefinedItem: false, depth: 0,
                                             characterSet: .default, topLevel: true)

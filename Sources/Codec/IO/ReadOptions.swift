@@ -10,6 +10,10 @@ public struct ReadOptions: Sendable {
     public var maxNestingDepth: Int
     /// Upper bound for the inflated size of a Deflated Transfer Syntax data set.
     public var maxInflatedSize: Int
+    /// Read what is there of a value or item that runs past the end of the input or its container,
+    /// with a warning, instead of refusing the file (for dump-style inspection of damaged files,
+    /// as dcmdump and pydicom do). Off by default: a truncated image must not pass for a whole one.
+    public var allowTruncated: Bool = false
 
     public init(stopBefore: Tag? = nil, deferValuesLongerThan: Int? = nil,
                 maxNestingDepth: Int = 64, maxInflatedSize: Int = 4 << 30) {
