@@ -33,7 +33,11 @@ struct DumpCommand: Command {
         for path in expandPaths(parsed.positional) {
             do {
                 let file = try DicomFile.read(path: path, options: options)
-                if !quiet { out.write("\n# \(path)\n" + formatter.format(file)) }
+                if !quiet {
+                    out.write("\n# \(path)\n")
+                    formatter.format(file, into: &out.buffer)
+                    out.flushIfLarge()
+                }
             } catch {
                 out.flush()
                 complain("\(path): \(error)")

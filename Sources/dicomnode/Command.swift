@@ -68,11 +68,12 @@ func expandPaths(_ paths: [String]) -> [String] {
 
 /// Buffered stdout: dumping thousands of files must not pay a syscall per line.
 final class StandardOutput {
-    private var buffer: [UInt8] = []
+    var buffer: [UInt8] = []
     func write(_ s: String) {
         buffer.append(contentsOf: s.utf8)
-        if buffer.count > 1 << 16 { flush() }
+        flushIfLarge()
     }
+    func flushIfLarge() { if buffer.count > 1 << 16 { flush() } }
     func flush() {
         buffer.withUnsafeBytes { raw in
             var done = 0
