@@ -35,7 +35,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_OUT = os.path.join(ROOT, "Sources", "Codec", "Dictionary", "GeneratedPrivateDictionary.swift")
 
 # Must match `enum VR` in Sources/Codec/Core/VR.swift (PS3.5 6.2 Table 6.2-1).
-KNOWN_VRS = set("AE AS AT CS DA DS DT FD FL IS LO LT OB OD OF OL OV OW PN SH SL SQ SS ST SV TM UC UI UL UN UR US UT UV".split())
+# Shared with the public dictionary generator: one list of VRs, one way to fail and clean fields.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from gen_dictionary import KNOWN_VRS, fail, clean, retired_flag  # noqa: E402
+import gen_dictionary  # noqa: E402
 
 # pydicom/GDCM spellings of a VR choice that are not "A or B". pydicom itself cannot decode an element
 # with VR 'OB_OW' (NotImplementedError: Unknown Value Representation); we read it as OB (first choice).
@@ -49,38 +52,18 @@ SUPPORTED = {
 }
 
 
-def fail(msg):
-    sys.exit("gen_private_dictionary.py: " + msg)
 
 
-def clean(field, what):
-    """Fields go into a tab-separated raw string literal: no tabs, newlines, raw-string terminators,
-    or leading/trailing blanks (a multi-line literal would keep them but editors strip them)."""
-    if not isinstance(field, str):
-        fail(f"{what}: not a string: {field!r}")
-    if "\t" in field or "\n" in field or "\r" in field or '"#' in field:
-        fail(f"{what}: unsupported character in {field!r}")
-    if field != field.strip():
-        fail(f"{what}: leading/trailing blanks in {field!r}")
-    return field
+
+
 
 
 def normalise_vr(vr, what):
     """'US or SS' -> 'US|SS'; 'OB_OW' -> 'OB|OW'."""
-    vr = VR_ALIASES.get(vr, vr)
-    parts = [p.strip() for p in vr.split(" or ")]
-    for p in parts:
-        if p not in KNOWN_VRS:
-            fail(f"{what}: unknown VR {p!r} in {vr!r}; extend enum VR, KNOWN_VRS or VR_ALIASES first")
-    return "|".join(parts)
+    return gen_dictionary.normalise_vr(VR_ALIASES.get(vr, vr), what)
 
 
-def retired_flag(value, what):
-    if value == "Retired":
-        return "R"
-    if value == "":
-        return ""
-    fail(f"{what}: unexpected retired field {value!r}")
+
 
 
 def shape(key):

@@ -84,6 +84,11 @@ public struct DataSet: Sendable, Hashable {
     public func doubles(_ tag: Tag) -> [Double]? { self[tag]?.doubles() }
     public func sequence(_ tag: Tag) -> [DataSet]? { self[tag]?.items }
     public func personName(_ tag: Tag) -> PersonName? { string(tag).map { PersonName(parsing: $0) } }
+    /// DA, TM and DT values (PS3.5 6.2); nil when absent, empty or not a valid value.
+    public func date(_ tag: Tag) -> DicomDate? { string(tag).flatMap { DicomDate($0) } }
+    public func time(_ tag: Tag) -> DicomTime? { string(tag).flatMap { DicomTime($0) } }
+    public func dateTime(_ tag: Tag) -> DicomDateTime? { string(tag).flatMap { DicomDateTime($0) } }
+    public func tagValues(_ tag: Tag) -> [Tag]? { self[tag]?.tagValues() }
 
     // MARK: typed writes
 

@@ -329,25 +329,9 @@ private struct TSVRow {
         return vr
     }
 
-    /// "0010xxx0" → (0x00100000, 0xFFFF000F): hex digits, 'x' = wildcard digit.
     func hexPattern(_ i: Int) -> (value: UInt32, mask: UInt32) {
-        var value: UInt32 = 0, mask: UInt32 = 0
-        let range = fields[i]
-        precondition(range.count == 8, "GeneratedDictionary.swift: bad tag field")
-        for p in range {
-            let c = bytes[p]
-            var digit: UInt32, m: UInt32 = 0xF
-            switch c {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt32(c &- UInt8(ascii: "0"))
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = UInt32(c &- UInt8(ascii: "A")) + 10
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = UInt32(c &- UInt8(ascii: "a")) + 10
-            case UInt8(ascii: "x"), UInt8(ascii: "X"): digit = 0; m = 0
-            default: preconditionFailure("GeneratedDictionary.swift: bad tag field")
-            }
-            value = value << 4 | digit
-            mask = mask << 4 | m
-        }
-        return (value, mask)
+        precondition(fields[i].count == 8, "GeneratedDictionary.swift: bad tag field")
+        return parseTagPattern(bytes, at: fields[i].lowerBound, table: "GeneratedDictionary.swift")
     }
 }
 

@@ -316,23 +316,7 @@ private final class PrivateIndex: Sendable {
         return true
     }
 
-    /// "0019xx10" at `at` → (0x00190010, 0xFFFF00FF): hex digits, 'x' = wildcard digit.
     static func hexPattern(_ buf: UnsafeBufferPointer<UInt8>, at: Int) -> (value: UInt32, mask: UInt32) {
-        var value: UInt32 = 0, mask: UInt32 = 0
-        precondition(at + 8 <= buf.count, "GeneratedPrivateDictionary.swift: bad tag field")
-        for p in at..<(at + 8) {
-            let c = buf[p]
-            var digit: UInt32, m: UInt32 = 0xF
-            switch c {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt32(c &- UInt8(ascii: "0"))
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = UInt32(c &- UInt8(ascii: "A")) + 10
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = UInt32(c &- UInt8(ascii: "a")) + 10
-            case UInt8(ascii: "x"), UInt8(ascii: "X"): digit = 0; m = 0
-            default: preconditionFailure("GeneratedPrivateDictionary.swift: bad tag field")
-            }
-            value = value << 4 | digit
-            mask = mask << 4 | m
-        }
-        return (value, mask)
+        parseTagPattern(buf, at: at, table: "GeneratedPrivateDictionary.swift")
     }
 }
