@@ -13,18 +13,20 @@ struct DumpCommand: Command {
       --header-only     stop before Pixel Data (does not read it from disk)
       --lazy            leave values over 64 KiB in the file
       --quiet           parse only, print nothing but errors (for timing)
+      --allow-truncated read what is there of a damaged file (values or items cut short), with warnings
       --max-length N    cut values longer than N characters (default 64)
     """
 
     func run(_ args: [String]) -> Int32 {
         let parsed: ParsedArguments
-        do { parsed = try ParsedArguments(args, valued: ["--max-length"], switches: ["--header-only", "--lazy", "--quiet"]) } catch {
+        do { parsed = try ParsedArguments(args, valued: ["--max-length"], switches: ["--header-only", "--lazy", "--quiet", "--allow-truncated"]) } catch {
             complain("\(error)"); return 2
         }
         guard !parsed.positional.isEmpty else { complain("dump: no file given"); return 2 }
         var options = ReadOptions.default
         if parsed.flags.contains("--header-only") { options.stopBefore = .pixelData }
         if parsed.flags.contains("--lazy") { options.deferValuesLongerThan = 64 * 1024 }
+        if parsed.flags.contains("--allow-truncated") { options.allowTruncated = true }
         var formatter = DumpFormatter()
         if let m = parsed.options["--max-length"], let n = Int(m) { formatter.maxValueLength = n }
         let quiet = parsed.flags.contains("--quiet")
