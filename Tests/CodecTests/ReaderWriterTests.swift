@@ -177,3 +177,21 @@ final class ReaderWriterTests: XCTestCase {
         XCTAssertEqual(file.dataSet.string(.patientID), "ID42")
     }
 }
+
+/// Inputs the fuzzer once crashed on (fuzz/regressions): each must read or fail cleanly, and
+/// whatever reads must write and read back.
+final class FuzzRegressionTests: XCTestCase {
+    func testFuzzRegressions() throws {
+        let dir = TestSupport.repoRoot.appendingPathComponent("fuzz/regressions").path
+        let names = try FileManager.default.contentsOfDirectory(atPath: dir).sorted()
+        XCTAssertFalse(names.isEmpty)
+        for name in names {
+            let bytes = try Array(Data(contentsOf: URL(fileURLWithPath: dir + "/" + name)))
+            guard let file = try? DicomFile.read(bytes: bytes) else { continue }
+            _ = DumpFormatter().format(file)
+            _ = JSONModel.object(file.dataSet)
+            let written = try file.encoded()
+            XCTAssertNoThrow(try DicomFile.read(bytes: written), name)
+        }
+    }
+}

@@ -35,6 +35,8 @@ struct DataSetReader {
                 try cursor.skip(limit - start)
                 break
             }
+            // Reading the meta group: whatever follows (even a 2-byte deflate stream) is not ours to judge.
+            if onlyGroup != nil && limit - start < 8 { break }
             if topLevel && limit - start < 8 {
                 // Fewer bytes than an element header: trailing junk after the last element.
                 warnings.append("ignored \(limit - start) trailing byte(s) at offset \(start)")
