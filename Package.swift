@@ -23,5 +23,6 @@ let package = Package(
         .target(name: "RestBridge", dependencies: ["Codec", "DicomNet", "Node"]),
         .executableTarget(name: "dicomnode", dependencies: ["Codec", "DicomNet", "Node", "RestBridge"]),
         .testTarget(name: "CodecTests", dependencies: ["Codec"]),
+        .testTarget(name: "DicomNetTests", dependencies: ["DicomNet", "Codec"]),
     ]
 )

@@ -10,6 +10,7 @@ mkdir -p "$out" fuzz/corpus
 sources=$(find Sources/Codec -name '*.swift' | sort)
 if [ ! -x "$out/reader-fuzz" ] || [ -n "$(find Sources/Codec fuzz/ReaderFuzz.swift -newer "$out/reader-fuzz" -name '*.swift' | head -1)" ]; then
     echo "fuzz: building $out/reader-fuzz" >&2
+    rm -f "$out/reader-fuzz"   # never fuzz a stale binary if this build fails
     swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name CodecFuzz \
         -I Sources/CZlib $sources fuzz/ReaderFuzz.swift -o "$out/reader-fuzz" 2>&1 | grep -v "ld.gold: warning" || true
     [ -x "$out/reader-fuzz" ] || { echo "fuzz: build failed" >&2; exit 1; }

@@ -1,12 +1,16 @@
 // dicomnode: command-line entry. Argument parsing only; the work lives in the modules.
 import Foundation
 import Codec
+import DicomNet
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 let commands: [String: Command] = [
     "dump": DumpCommand(),
     "json": JSONCommand(),
     "png": PNGCommand(),
+    "echo": EchoCommand(),
+    "store": StoreCommand(),
+    "storescp": StoreSCPCommand(),
 ]
 
 @MainActor func usage() -> String {

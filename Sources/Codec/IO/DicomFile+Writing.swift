@@ -51,7 +51,8 @@ extension DicomFile {
             var writer = DataSetWriter(out: inner)
             writer.recomputeGroupLengths = !transferSyntax.isDeflated
             try writer.write(dataSet, encoding: .explicitLittle)
-            let deflated = try inner.bytes.withUnsafeBytes { try Zlib.deflateRaw($0) }
+            var deflated = try inner.bytes.withUnsafeBytes { try Zlib.deflateRaw($0) }
+            if deflated.count % 2 == 1 { deflated.append(0) }  // PS3.5 A.5: padded to even length
             try out.append(contentsOf: deflated)
         } else {
             var writer = DataSetWriter(out: out)
@@ -66,7 +67,9 @@ extension DicomFile {
         if transferSyntax.isDeflated {
             let inner = OutputBuffer()
             try DataSetWriter(out: inner).write(dataSet, encoding: .explicitLittle)
-            return try inner.bytes.withUnsafeBytes { try Zlib.deflateRaw($0) }
+            var deflated = try inner.bytes.withUnsafeBytes { try Zlib.deflateRaw($0) }
+            if deflated.count % 2 == 1 { deflated.append(0) }  // PS3.5 A.5: padded to even length
+            return deflated
         }
         try DataSetWriter(out: out).write(dataSet, encoding: transferSyntax.encoding)
         return out.bytes

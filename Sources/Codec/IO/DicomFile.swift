@@ -15,6 +15,9 @@ public struct DicomFile: Sendable {
     public var encoding: Encoding
     /// Deviations from the standard that the reader tolerated, one line each with the offset.
     public var warnings: [String]
+    /// Where the data set starts in the input (after preamble and meta group): a sender can pass
+    /// the stored bytes on unchanged from here instead of re-encoding them.
+    public var dataSetOffset: Int?
 
     public init(meta: DataSet = DataSet(), dataSet: DataSet, transferSyntax: TransferSyntax,
                 preamble: [UInt8]? = [UInt8](repeating: 0, count: 128)) {
@@ -24,6 +27,7 @@ public struct DicomFile: Sendable {
         self.transferSyntax = transferSyntax
         self.encoding = transferSyntax.encoding
         self.warnings = []
+        self.dataSetOffset = nil
     }
 
     public var hasPart10Header: Bool { preamble != nil }
@@ -122,6 +126,7 @@ public struct DicomFile: Sendable {
                 : .implicitVRLittleEndian
         }
 
+        let dataSetOffset = cursor.offset
         let dataSet: DataSet
         if transferSyntax.isDeflated {
             // PS3.5 A.5: everything after the meta group is one raw DEFLATE stream of Explicit VR LE.
@@ -168,6 +173,7 @@ public struct DicomFile: Sendable {
         var file = DicomFile(meta: meta, dataSet: dataSet, transferSyntax: transferSyntax, preamble: preamble)
         file.encoding = encoding
         file.warnings = warnings
+        file.dataSetOffset = dataSetOffset
         return file
     }
 

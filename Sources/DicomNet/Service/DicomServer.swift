@@ -1,0 +1,193 @@
+import Foundation
+import Codec
+
+/// A DICOM SCP: listens, negotiates each association with its `AcceptorPolicy`, and serves
+/// C-ECHO and C-STORE (into a `StorageHandler`), one thread per association so a slow or silent
+/// peer only ever holds up itself. Each association's memory is bounded by the PDU size.
+public final class DicomServer: @unchecked Sendable {
+    public let policy: AcceptorPolicy
+    public let storage: StorageHandler?
+    public let log: NetLogger
+    public var maxAssociations = 64
+    /// ARTIM (PS3.8 9.1.5): how long a new connection may take to send its A-ASSOCIATE-RQ.
+    public var artimTimeout: Double = 30
+    /// How long an open association may stay silent between messages.
+    public var idleTimeout: Double = 300
+    private var listener: TCPListener?
+    private let lock = NSLock()
+    private var active = 0
+    private let done = NSCondition()
+
+    public init(policy: AcceptorPolicy, storage: StorageHandler?, log: NetLogger = StderrLogger()) {
+        self.policy = policy
+        self.storage = storage
+        self.log = log
+    }
+
+    /// The port actually bound (useful with port 0).
+    public var port: UInt16 { listener?.port ?? 0 }
+
+    public func start(host: String = "127.0.0.1", port: UInt16) throws {
+        let l = try TCPListener(host: host, port: port)
+        listener = l
+        log.log(.info, "scp", "listening", ["ae": policy.aeTitle, "host": host, "port": "\(l.port)"])
+        let t = Thread { [self] in acceptLoop(l) }
+        t.name = "dicom-accept"
+        t.start()
+    }
+
+    /// Stops accepting and waits for open associations to finish (graceful shutdown).
+    public func stop(waitSeconds: Double = 30) {
+        listener?.close()
+        let deadline = Date().addingTimeInterval(waitSeconds)
+        done.lock()
+        while activeCount > 0 && Date() < deadline { _ = done.wait(until: min(deadline, Date().addingTimeInterval(0.1))) }
+        done.unlock()
+    }
+
+    public var activeCount: Int { lock.lock(); defer { lock.unlock() }; return active }
+
+    private func acceptLoop(_ l: TCPListener) {
+        while let socket = l.accept() {
+            lock.lock()
+            let overloaded = active >= maxAssociations
+            if !overloaded { active += 1 }
+            lock.unlock()
+            let t = Thread { [self] in
+                serve(socket, overloaded: overloaded)
+                if !overloaded {
+                    lock.lock(); active -= 1; lock.unlock()
+                    done.lock(); done.broadcast(); done.unlock()
+                }
+            }
+            t.start()
+        }
+    }
+
+    private func serve(_ socket: TCPSocket, overloaded: Bool) {
+        socket.readTimeout = artimTimeout
+        socket.writeTimeout = 60
+        let id = AssociationID.next()
+        var machine = UpperLayerStateMachine()
+        _ = machine.handle(.evt5)  // transport connection indication → start ARTIM
+        let rq: AssociateRequest
+        do {
+            var header = [UInt8](repeating: 0, count: 6)
+            try socket.readExactly(6, into: &header)
+            let (type, length) = try header.withUnsafeBytes { try PDU.parseHeader($0) }
+            guard type == PDUType.associateRQ.rawValue else {
+                _ = try? socket.write(PDU.abort(.unexpectedPDU).encoded())
+                socket.close()
+                log.log(.warning, "association", "aborted: expected A-ASSOCIATE-RQ", ["assoc": id, "peer": socket.peerDescription, "pdu": "\(type)"])
+                return
+            }
+            guard length <= 1 << 20 else {
+                _ = try? socket.write(PDU.abort(.invalidPDUParameterValue).encoded())
+                socket.close()
+                log.log(.warning, "association", "aborted: A-ASSOCIATE-RQ too large", ["assoc": id, "peer": socket.peerDescription, "length": "\(length)"])
+                return
+            }
+            var body = [UInt8](repeating: 0, count: Int(length))
+            try socket.readExactly(Int(length), into: &body)
+            guard case .associateRQ(let r) = try PDU.decode(type: type, body: body[...]) else { return }
+            rq = r
+            _ = machine.handle(.evt6)
+        } catch let e as PDUError {
+            _ = try? socket.write(PDU.abort(e.abort).encoded())
+            socket.close()
+            log.log(.warning, "association", "aborted: malformed A-ASSOCIATE-RQ", ["assoc": id, "peer": socket.peerDescription, "error": e.description])
+            return
+        } catch {
+            socket.close()
+            log.log(.warning, "association", "closed before negotiation", ["assoc": id, "peer": socket.peerDescription, "error": "\(error)"])
+            return
+        }
+
+        if overloaded {
+            _ = try? socket.write(PDU.associateRJ(.localLimitExceeded).encoded())
+            socket.close()
+            log.log(.warning, "association", "rejected", ["assoc": id, "calling": rq.callingAETitle, "called": rq.calledAETitle,
+                                                          "reason": AssociateReject.localLimitExceeded.description])
+            return
+        }
+        switch policy.negotiate(rq) {
+        case .failure(let rj):
+            _ = machine.handle(.evt8)
+            _ = try? socket.write(PDU.associateRJ(rj).encoded())
+            socket.close()
+            log.log(.warning, "association", "rejected", ["assoc": id, "calling": rq.callingAETitle, "called": rq.calledAETitle,
+                                                          "peer": socket.peerDescription, "reason": rj.description])
+        case .success(let (ac, accepted)):
+            _ = machine.handle(.evt7)
+            do { try socket.write(PDU.associateAC(ac).encoded()) } catch { socket.close(); return }
+            socket.readTimeout = idleTimeout
+            let assoc = Association(id: id, role: .acceptor, stream: socket, log: log, callingAETitle: rq.callingAETitle,
+                                    calledAETitle: rq.calledAETitle, contexts: accepted,
+                                    peerMaxPDULength: rq.userInformation.maxPDULength, ourMaxPDULength: policy.maxPDULength,
+                                    peerInfo: rq.userInformation, peerUserIdentity: rq.userInformation.userIdentityRequest, machine: machine)
+            log.log(.info, "association", "accepted", ["assoc": id, "calling": rq.callingAETitle, "called": rq.calledAETitle,
+                                                        "peer": socket.peerDescription, "contexts": "\(accepted.count)/\(rq.presentationContexts.count)",
+                                                        "maxpdu": "\(rq.userInformation.maxPDULength)",
+                                                        "impl": rq.userInformation.implementationVersionName ?? rq.userInformation.implementationClassUID])
+            runDIMSE(assoc)
+        }
+    }
+
+    private func runDIMSE(_ assoc: Association) {
+        var operation: StoreOperation? = nil
+        do {
+            while true {
+                let message = try assoc.receive { [self] command, context in
+                    guard command.commandField == .cStoreRQ, let storage else { return nil }
+                    let request = StoreRequest(associationID: assoc.id, callingAETitle: assoc.callingAETitle, calledAETitle: assoc.calledAETitle,
+                                               peer: assoc.stream.peerDescription, sopClassUID: command.affectedSOPClassUID ?? context.abstractSyntax,
+                                               sopInstanceUID: command.affectedSOPInstanceUID ?? "", transferSyntax: TransferSyntax(uid: context.transferSyntax),
+                                               messageID: command.messageID ?? 0, moveOriginatorAETitle: command.moveOriginatorAETitle)
+                    let op = try storage.begin(request)
+                    operation = op
+                    return op
+                }
+                guard let message else { return }
+                try handle(message, on: assoc, operation: operation)
+                operation = nil
+            }
+        } catch {
+            operation?.cancel()
+            if case AssociationError.transport(.closedByPeer) = error {
+                log.log(.warning, "association", "connection closed without release", ["assoc": assoc.id, "peer": assoc.peerAETitle])
+            } else {
+                log.log(.warning, "association", "ended", ["assoc": assoc.id, "peer": assoc.peerAETitle, "error": "\(error)"])
+                try? assoc.abort(.reasonNotSpecified)
+            }
+        }
+    }
+
+    private func handle(_ message: DIMSEMessage, on assoc: Association, operation: StoreOperation?) throws {
+        let cmd = message.command
+        switch cmd.commandField {
+        case .cEchoRQ?:
+            try assoc.send(.echoResponse(to: cmd, status: .success), contextID: message.context.id)
+            log.log(.info, "dimse", "C-ECHO", ["assoc": assoc.id, "calling": assoc.callingAETitle, "status": "0x0000"])
+        case .cStoreRQ?:
+            let result: StoreResult
+            if let operation {
+                result = operation.finish()
+            } else {
+                result = StoreResult(status: .sopClassNotSupported, errorComment: "this SCP does not store")
+            }
+            try assoc.send(.storeResponse(to: cmd, status: result.status, errorComment: result.errorComment), contextID: message.context.id)
+            log.log(result.status.category == .success ? .info : .warning, "dimse", "C-STORE",
+                    ["assoc": assoc.id, "calling": assoc.callingAETitle, "sopclass": cmd.affectedSOPClassUID ?? "",
+                     "sop": cmd.affectedSOPInstanceUID ?? "", "ts": message.context.transferSyntax,
+                     "status": String(format: "0x%04X", result.status.rawValue)])
+        case .cCancelRQ?:
+            break  // nothing of ours is pending between messages
+        default:
+            // PS3.7 C.5.4: an operation this SCP does not provide.
+            log.log(.warning, "dimse", "unsupported operation", ["assoc": assoc.id, "command": cmd.commandField?.name ?? "unknown"])
+            if let rsp = Command.response(to: cmd, status: .unrecognizedOperation, errorComment: "not provided by this SCP") {
+                try assoc.send(rsp, contextID: message.context.id)
+            }
+        }
+    }
+}

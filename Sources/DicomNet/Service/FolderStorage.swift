@@ -1,0 +1,87 @@
+import Foundation
+import Codec
+
+/// Stores each received instance as a Part 10 file `<folder>/<SOPInstanceUID>.dcm`: written to a
+/// temporary name, fsynced, renamed, and the folder fsynced, before the success response.
+/// The data set bytes are written exactly as received (no re-encoding), behind a File Meta group.
+public struct FolderStorage: StorageHandler {
+    public let folder: String
+    public init(folder: String) throws {
+        self.folder = folder
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    }
+
+    public func begin(_ request: StoreRequest) throws -> StoreOperation {
+        try FolderStoreOperation(folder: folder, request: request)
+    }
+}
+
+final class FolderStoreOperation: StoreOperation {
+    let folder: String
+    let request: StoreRequest
+    let temporaryPath: String
+    let finalPath: String
+    let fd: Int32
+    private var buffer: [UInt8] = []
+    private var failure: String?
+
+    init(folder: String, request: StoreRequest) throws {
+        self.folder = folder
+        self.request = request
+        let safeName = FolderStoreOperation.fileName(for: request.sopInstanceUID)
+        finalPath = folder + "/" + safeName
+        temporaryPath = folder + "/." + safeName + ".\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
+        fd = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw CodecError.io(path: temporaryPath, errno: errno, operation: "create") }
+        var meta = DicomFile.makeMeta(sopClassUID: request.sopClassUID, sopInstanceUID: request.sopInstanceUID,
+                                      transferSyntax: request.transferSyntax, sourceAET: request.callingAETitle)
+        meta.hasUndefinedLength = false
+        let header = try DicomFile(meta: meta, dataSet: DataSet(), transferSyntax: .explicitVRLittleEndian).encoded()
+        buffer.reserveCapacity(1 << 20)
+        buffer += header
+    }
+
+    /// UIDs are digits and dots; anything else is replaced so a hostile UID cannot name another path.
+    static func fileName(for uid: String) -> String {
+        let cleaned = String(uid.map { $0.isNumber || $0 == "." ? $0 : "_" })
+        return (cleaned.isEmpty || cleaned.hasPrefix(".") ? "_" + cleaned : cleaned) + ".dcm"
+    }
+
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
+        buffer.append(contentsOf: bytes)
+        if buffer.count >= 1 << 20 { try flush() }
+    }
+
+    private func flush() throws {
+        try buffer.withUnsafeBytes { raw in
+            var done = 0
+            while done < raw.count {
+                let n = Glibc.write(fd, raw.baseAddress! + done, raw.count - done)
+                if n < 0 { if errno == EINTR { continue }; throw CodecError.io(path: temporaryPath, errno: errno, operation: "write") }
+                done += n
+            }
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    func finish() -> StoreResult {
+        defer { close(fd) }
+        do {
+            try flush()
+            guard fsync(fd) == 0 else { throw CodecError.io(path: temporaryPath, errno: errno, operation: "fsync") }
+            guard rename(temporaryPath, finalPath) == 0 else { throw CodecError.io(path: finalPath, errno: errno, operation: "rename") }
+            let dirfd = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            if dirfd >= 0 { fsync(dirfd); close(dirfd) }
+            return .success
+        } catch {
+            unlink(temporaryPath)
+            // PS3.4 B.2.3: 0xA7xx out of resources for storage failures (disk full, I/O).
+            return StoreResult(status: .refusedOutOfResources, errorComment: String("\(error)".prefix(64)))
+        }
+    }
+
+    func cancel() {
+        close(fd)
+        unlink(temporaryPath)
+    }
+}
