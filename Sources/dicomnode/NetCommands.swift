@@ -169,11 +169,12 @@ struct StoreSCPCommand: Command {
       --host ADDR       address to listen on (default 127.0.0.1)
       --output FOLDER   where to write (default ./received)
       --max-pdu BYTES   the largest PDU we receive (default 262144)
+      --no-fsync        answer success before the data reaches the disk (unsafe; for measuring only)
     """
 
     func run(_ args: [String]) -> Int32 {
         do {
-            let parsed = try ParsedArguments(args, valued: ["--aet", "--allow", "--host", "--output", "--max-pdu"], switches: ["--accept-any-ae"])
+            let parsed = try ParsedArguments(args, valued: ["--aet", "--allow", "--host", "--output", "--max-pdu"], switches: ["--accept-any-ae", "--no-fsync"])
             guard parsed.positional.count == 1, let port = UInt16(parsed.positional[0]) else { throw UsageError("give the port to listen on") }
             var policy = AcceptorPolicy.storageSCP(aeTitle: parsed.options["--aet"] ?? "STORESCP")
             policy.checkCalledAETitle = !parsed.flags.contains("--accept-any-ae")
@@ -182,7 +183,7 @@ struct StoreSCPCommand: Command {
                 guard let v = UInt32(m), v >= 4096 else { throw UsageError("--max-pdu takes a number of bytes >= 4096") }
                 policy.maxPDULength = v
             }
-            let storage = try FolderStorage(folder: parsed.options["--output"] ?? "received")
+            let storage = try FolderStorage(folder: parsed.options["--output"] ?? "received", durable: !parsed.flags.contains("--no-fsync"))
             let server = DicomServer(policy: policy, storage: storage)
             try server.start(host: parsed.options["--host"] ?? "127.0.0.1", port: port)
             signal(SIGPIPE, SIG_IGN)

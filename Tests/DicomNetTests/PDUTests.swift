@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import DicomNet
+import DicomNet
 
 /// PS3.8 Upper Layer PDUs: round trips, byte-exact interop with pynetdicom (both directions),
 /// interop with DCMTK over loopback, and malformed input. The peers are required: a missing

@@ -26,7 +26,6 @@ public final class Association: @unchecked Sendable {
     var machine: UpperLayerStateMachine
     private var nextMessageID: UInt16 = 0
     private var header = [UInt8](repeating: 0, count: 6)
-    private var pduBuffer: [UInt8] = []
     /// Data PDVs that arrived in the same P-DATA-TF after a command's last fragment.
     private var pending: [PresentationDataValue] = []
     public private(set) var isOpen = true
@@ -77,10 +76,10 @@ public final class Association: @unchecked Sendable {
                 try? abort(.invalidPDUParameterValue)
                 throw AssociationError.protocolError("PDU of \(length) bytes exceeds the negotiated maximum \(ourMaxPDULength)")
             }
-            if pduBuffer.count < Int(length) { pduBuffer = [UInt8](repeating: 0, count: Int(length)) }
-            try stream.readExactly(Int(length), into: &pduBuffer)
-            // A fresh array per P-DATA keeps PDV slices valid after the next read.
-            let body = Array(pduBuffer[0..<Int(length)])
+            // A fresh array per PDU, read into directly: PDV slices stay valid after the next read
+            // and the bytes are copied once, from the socket into the sink.
+            var body = [UInt8](unsafeUninitializedCapacity: Int(length)) { _, n in n = Int(length) }
+            try stream.readExactly(Int(length), into: &body)
             let pdu = try PDU.decode(type: type, body: body[...])
             // The PS3.8 table decides whether this PDU may arrive now (Table 9-10); AA-8 and the
             // table's empty cells mean it may not: A-ABORT, source service provider, unexpected PDU.

@@ -35,9 +35,9 @@ public struct AssociateRequest: Sendable, Hashable {
             contexts.append(try PresentationContextProposal.decodeItem(&value))
             return true
         }
-        return AssociateRequest(protocolVersion: common.protocolVersion, calledAETitle: common.called,
-                  callingAETitle: common.calling, applicationContextName: common.applicationContext,
-                  presentationContexts: contexts, userInformation: common.userInformation)
+        return AssociateRequest(protocolVersion: common.protocolVersion, calledAETitle: common.called, callingAETitle: common.calling,
+            applicationContextName: common.applicationContext, presentationContexts: contexts,
+            userInformation: common.userInformation)
     }
 }
 
@@ -77,9 +77,9 @@ public struct AssociateAccept: Sendable, Hashable {
             contexts.append(try PresentationContextResult.decodeItem(&value))
             return true
         }
-        return AssociateAccept(protocolVersion: common.protocolVersion, calledAETitle: common.called,
-                  callingAETitle: common.calling, applicationContextName: common.applicationContext,
-                  presentationContexts: contexts, userInformation: common.userInformation)
+        return AssociateAccept(protocolVersion: common.protocolVersion, calledAETitle: common.called, callingAETitle: common.calling,
+            applicationContextName: common.applicationContext, presentationContexts: contexts,
+            userInformation: common.userInformation)
     }
 }
 

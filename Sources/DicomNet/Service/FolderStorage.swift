@@ -6,13 +6,16 @@ import Codec
 /// The data set bytes are written exactly as received (no re-encoding), behind a File Meta group.
 public struct FolderStorage: StorageHandler {
     public let folder: String
-    public init(folder: String) throws {
+    /// fsync file and folder before answering (default). Off only to measure what durability costs.
+    public let durable: Bool
+    public init(folder: String, durable: Bool = true) throws {
         self.folder = folder
+        self.durable = durable
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
     }
 
     public func begin(_ request: StoreRequest) throws -> StoreOperation {
-        try FolderStoreOperation(folder: folder, request: request)
+        try FolderStoreOperation(folder: folder, request: request, durable: durable)
     }
 }
 
@@ -25,8 +28,11 @@ final class FolderStoreOperation: StoreOperation {
     private var buffer: [UInt8] = []
     private var failure: String?
 
-    init(folder: String, request: StoreRequest) throws {
+    let durable: Bool
+
+    init(folder: String, request: StoreRequest, durable: Bool) throws {
         self.folder = folder
+        self.durable = durable
         self.request = request
         let safeName = FolderStoreOperation.fileName(for: request.sopInstanceUID)
         finalPath = folder + "/" + safeName
@@ -68,10 +74,12 @@ final class FolderStoreOperation: StoreOperation {
         defer { close(fd) }
         do {
             try flush()
-            guard fsync(fd) == 0 else { throw CodecError.io(path: temporaryPath, errno: errno, operation: "fsync") }
+            guard !durable || fdatasync(fd) == 0 else { throw CodecError.io(path: temporaryPath, errno: errno, operation: "fsync") }
             guard rename(temporaryPath, finalPath) == 0 else { throw CodecError.io(path: finalPath, errno: errno, operation: "rename") }
-            let dirfd = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-            if dirfd >= 0 { fsync(dirfd); close(dirfd) }
+            if durable {
+                let dirfd = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                if dirfd >= 0 { fsync(dirfd); close(dirfd) }
+            }
             return .success
         } catch {
             unlink(temporaryPath)
