@@ -1,32 +1,56 @@
 #!/usr/bin/env bash
-# Coverage-guided fuzzing of the DICOM reader and writer with libFuzzer (swiftc -sanitize=fuzzer).
-# usage: scripts/fuzz.sh [SECONDS]   (default 600). Crashes are saved as fuzz/crash-*; exit 1 on any.
-# Seeds: pydicom's test files plus files we generate, so the fuzzer starts from real structure.
+# Coverage-guided fuzzing with libFuzzer (swiftc -sanitize=fuzzer,address) of
+#   reader: the DICOM file reader and writer (fuzz/ReaderFuzz.swift + Sources/Codec)
+#   pdu:    the Upper Layer PDU decoder and encoder (fuzz/PDUFuzz.swift + Sources/DicomNet/PDU)
+# usage: scripts/fuzz.sh [SECONDS] [reader|pdu|all]   (defaults 600, all; SECONDS per target)
+# Crashes are saved as fuzz/crash-*; exit 1 on any. Inputs that once crashed us live in
+# fuzz/regressions/ and seed every run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-600}"
+which="${2:-all}"
 out=.build-fuzz
-mkdir -p "$out" fuzz/corpus
-sources=$(find Sources/Codec -name '*.swift' | sort)
-if [ ! -x "$out/reader-fuzz" ] || [ -n "$(find Sources/Codec fuzz/ReaderFuzz.swift -newer "$out/reader-fuzz" -name '*.swift' | head -1)" ]; then
-    echo "fuzz: building $out/reader-fuzz" >&2
-    rm -f "$out/reader-fuzz"   # never fuzz a stale binary if this build fails
-    swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name CodecFuzz \
-        -I Sources/CZlib $sources fuzz/ReaderFuzz.swift -o "$out/reader-fuzz" 2>&1 | grep -v "ld.gold: warning" || true
-    [ -x "$out/reader-fuzz" ] || { echo "fuzz: build failed" >&2; exit 1; }
+mkdir -p "$out"
+
+build() {  # name, module, sources...
+    local name="$1" module="$2"; shift 2
+    if [ ! -x "$out/$name" ] || [ -n "$(find "$@" -newer "$out/$name" | head -1)" ]; then
+        echo "fuzz: building $out/$name" >&2
+        rm -f "$out/$name"   # never fuzz a stale binary if this build fails
+        swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name "$module" \
+            -I Sources/CZlib "$@" -o "$out/$name" 2>&1 | grep -v "ld.gold: warning" || true
+        [ -x "$out/$name" ] || { echo "fuzz: build of $name failed" >&2; exit 1; }
+    fi
+}
+
+run() {  # name, seed folder
+    local name="$1" seeds="$2"
+    mkdir -p "fuzz/corpus-$name"
+    echo "fuzz: $name for ${seconds}s" >&2
+    set +e
+    "$out/$name" "fuzz/corpus-$name" "$seeds" -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=2048 \
+        -artifact_prefix=fuzz/ -print_final_stats=1 > "$out/$name.log" 2>&1
+    local status=$?
+    set -e
+    grep -E "^#[0-9]+.*DONE|stat::number_of_executed_units|ERROR|SUMMARY|crash-|Fatal error|^    #[0-9]+ .* in " "$out/$name.log" | tail -n 30
+    if ls fuzz/crash-* >/dev/null 2>&1 || [ "$status" -ne 0 ]; then
+        echo "fuzz: $name FAILED (status $status); see fuzz/crash-* and $out/$name.log" >&2
+        exit 1
+    fi
+    echo "fuzz: $name: no crash in ${seconds}s" >&2
+}
+
+if [ "$which" = all ] || [ "$which" = reader ]; then
+    build reader-fuzz CodecFuzz $(find Sources/Codec -name '*.swift' | sort) fuzz/ReaderFuzz.swift
+    data=$(python3 -c "import pydicom, os; print(os.path.join(os.path.dirname(pydicom.__file__), 'data'))")
+    seeds=fuzz/seeds
+    mkdir -p "$seeds"
+    # Small files only: the fuzzer mutates best on short inputs.
+    find "$data/test_files" "$data/charset_files" -name '*.dcm' -size -64k -exec cp -n {} "$seeds/" \;
+    cp -n fuzz/regressions/* "$seeds/"
+    run reader-fuzz "$seeds"
 fi
-data=$(python3 -c "import pydicom, os; print(os.path.join(os.path.dirname(pydicom.__file__), 'data'))")
-seeds=fuzz/seeds
-mkdir -p "$seeds"
-# Seed with small files only: the fuzzer mutates best on short inputs.
-find "$data/test_files" "$data/charset_files" -name '*.dcm' -size -64k -exec cp -n {} "$seeds/" \;
-cp -n fuzz/regressions/* "$seeds/"   # inputs that once crashed us stay in the corpus
-echo "fuzz: running for ${seconds}s" >&2
-"$out/reader-fuzz" fuzz/corpus "$seeds" -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=2048 \
-    -artifact_prefix=fuzz/ -print_final_stats=1 2>&1 | grep -E "^#[0-9]+.*(DONE|pulse)|stat::number_of_executed_units|ERROR|SUMMARY|crash-|Fatal error|^    #[0-9]+ .* in " | tail -n 30
-status=${PIPESTATUS[0]}
-if ls fuzz/crash-* >/dev/null 2>&1 || [ "$status" -ne 0 ]; then
-    echo "fuzz: FAILED (status $status); see fuzz/crash-*" >&2
-    exit 1
+if [ "$which" = all ] || [ "$which" = pdu ]; then
+    build pdu-fuzz PDUFuzz $(find Sources/DicomNet/PDU -name '*.swift' | sort) fuzz/PDUFuzz.swift
+    run pdu-fuzz fuzz/pdu-seeds
 fi
-echo "fuzz: no crash in ${seconds}s" >&2

@@ -14,7 +14,7 @@ if ! grep -q "Executed .* with 0 failures" /tmp/dicomnode-swift-test.log || grep
     exit 1
 fi
 # The reader must survive a minute of coverage-guided fuzzing on every run (longer runs: scripts/fuzz.sh).
-bash scripts/fuzz.sh "${FUZZ_SECONDS:-60}"
+bash scripts/fuzz.sh "${FUZZ_SECONDS:-60}" all
 summary=$(grep -E "^[[:space:]]*Executed [0-9]+ tests?, with [0-9]+ failures?" /tmp/dicomnode-swift-test.log | tail -n 1)
 total=$(echo "$summary" | sed -E 's/.*Executed ([0-9]+) tests?.*/\1/')
 failures=$(echo "$summary" | sed -E 's/.*with ([0-9]+) failures?.*/\1/')
