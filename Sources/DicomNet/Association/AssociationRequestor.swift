@@ -16,6 +16,8 @@ public struct AssociationRequest: Sendable {
     public var associateTimeout: Double = 30
     /// Bound on waiting for any DIMSE response.
     public var dimseTimeout: Double? = 120
+    /// When set, the association runs over TLS (PS3.15 B.1); `host` is the server name for SNI.
+    public var tls: TLSContext?
 
     public init(callingAETitle: String, calledAETitle: String, host: String, port: UInt16) {
         self.callingAETitle = callingAETitle
@@ -33,12 +35,15 @@ public struct AssociationRequest: Sendable {
     /// Opens the association: connect, A-ASSOCIATE-RQ, wait for AC / RJ / A-ABORT.
     public func open(log: NetLogger = StderrLogger()) throws -> Association {
         guard presentationContexts.count <= 128 else { throw AssociationError.protocolError("more than 128 presentation contexts proposed") }
-        let socket: TCPSocket
-        do { socket = try TCPSocket.connect(host: host, port: port, timeout: connectTimeout) } catch let e as TransportError {
+        let tcp: TCPSocket
+        do { tcp = try TCPSocket.connect(host: host, port: port, timeout: connectTimeout) } catch let e as TransportError {
             throw AssociationError.transport(e)
         }
-        socket.readTimeout = associateTimeout
-        socket.writeTimeout = 60
+        // Timeouts stay on the TCPSocket; a TLSStream over it honours them too.
+        tcp.readTimeout = associateTimeout
+        tcp.writeTimeout = 60
+        // A failed handshake throws TLSError (the socket is closed by then).
+        let socket: ByteStream = try tls.map { try TLSStream.connect(over: tcp, context: $0, serverName: host, timeout: associateTimeout) } ?? tcp
         var info = UserInformation(maxPDULength: maxPDULength, implementationClassUID: Implementation.classUID,
                                    implementationVersionName: Implementation.versionName)
         info.userIdentityRequest = userIdentity
@@ -76,7 +81,7 @@ public struct AssociationRequest: Sendable {
                 guard let proposal = presentationContexts.first(where: { $0.id == r.id }) else { continue }
                 accepted.append(AcceptedPresentationContext(id: r.id, abstractSyntax: proposal.abstractSyntax, transferSyntax: r.transferSyntax))
             }
-            socket.readTimeout = dimseTimeout
+            tcp.readTimeout = dimseTimeout
             let assoc = Association(id: id, role: .requestor, stream: socket, log: log, callingAETitle: callingAETitle,
                                     calledAETitle: calledAETitle, contexts: accepted,
                                     peerMaxPDULength: ac.userInformation.maxPDULength, ourMaxPDULength: maxPDULength,

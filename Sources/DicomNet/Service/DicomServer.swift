@@ -13,6 +13,8 @@ public final class DicomServer: @unchecked Sendable {
     public var artimTimeout: Double = 30
     /// How long an open association may stay silent between messages.
     public var idleTimeout: Double = 300
+    /// When set, every connection is TLS (PS3.15 B.1): handshake first, then the DICOM protocol.
+    public var tls: TLSContext?
     private var listener: TCPListener?
     private let lock = NSLock()
     private var active = 0
@@ -64,9 +66,26 @@ public final class DicomServer: @unchecked Sendable {
         }
     }
 
-    private func serve(_ socket: TCPSocket, overloaded: Bool) {
-        socket.readTimeout = artimTimeout
-        socket.writeTimeout = 60
+    private func serve(_ tcp: TCPSocket, overloaded: Bool) {
+        // Timeouts stay on the TCPSocket; a TLSStream over it honours them too.
+        tcp.readTimeout = artimTimeout
+        tcp.writeTimeout = 60
+        let socket: ByteStream
+        if let tls {
+            // The handshake counts against ARTIM, like the A-ASSOCIATE-RQ that follows it.
+            do {
+                let stream = try TLSStream.accept(over: tcp, context: tls, timeout: artimTimeout)
+                log.log(.debug, "tls", "established", ["peer": tcp.peerDescription, "version": stream.protocolVersion,
+                                                       "cipher": stream.cipherSuite, "subject": stream.peerCertificateSubject ?? "-"])
+                socket = stream
+            } catch {
+                tcp.close()
+                log.log(.warning, "tls", "handshake failed", ["peer": tcp.peerDescription, "reason": (error as? TLSError)?.reason ?? "\(error)"])
+                return
+            }
+        } else {
+            socket = tcp
+        }
         let id = AssociationID.next()
         var machine = UpperLayerStateMachine()
         _ = machine.handle(.evt5)  // transport connection indication → start ARTIM
@@ -120,7 +139,7 @@ public final class DicomServer: @unchecked Sendable {
         case .success(let (ac, accepted)):
             _ = machine.handle(.evt7)
             do { try socket.write(PDU.associateAC(ac).encoded()) } catch { socket.close(); return }
-            socket.readTimeout = idleTimeout
+            tcp.readTimeout = idleTimeout
             let assoc = Association(id: id, role: .acceptor, stream: socket, log: log, callingAETitle: rq.callingAETitle,
                                     calledAETitle: rq.calledAETitle, contexts: accepted,
                                     peerMaxPDULength: rq.userInformation.maxPDULength, ourMaxPDULength: policy.maxPDULength,
