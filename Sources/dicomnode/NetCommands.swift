@@ -10,8 +10,10 @@ struct PeerArguments {
     var port: UInt16 = 0
     var maxPDU: UInt32 = 256 * 1024
     var timeout: Double = 30
+    /// TLS (PS3.15 B.1) when a CA bundle or a client certificate is given.
+    var tls: TLSContext?
 
-    static let valued: Set<String> = ["--aet", "--aec", "--max-pdu", "--timeout"]
+    static let valued: Set<String> = ["--aet", "--aec", "--max-pdu", "--timeout", "--tls-ca", "--tls-cert", "--tls-key"]
 
     init(_ parsed: ParsedArguments, positionalCount: Int) throws {
         guard parsed.positional.count >= positionalCount else { throw UsageError("give the peer's host and port") }
@@ -31,6 +33,11 @@ struct PeerArguments {
             guard let v = Double(t), v > 0 else { throw UsageError("--timeout takes seconds") }
             timeout = v
         }
+        let ca = parsed.options["--tls-ca"], cert = parsed.options["--tls-cert"], key = parsed.options["--tls-key"]
+        if ca != nil || cert != nil {
+            guard (cert == nil) == (key == nil) else { throw UsageError("--tls-cert and --tls-key go together") }
+            tls = try TLSContext(.client(trusted: ca, certificate: cert, key: key, verifyServer: true), isServer: false)
+        }
     }
 
     func request() -> AssociationRequest {
@@ -38,6 +45,7 @@ struct PeerArguments {
         r.maxPDULength = maxPDU
         r.associateTimeout = timeout
         r.dimseTimeout = timeout
+        r.tls = tls
         return r
     }
 }
@@ -47,6 +55,8 @@ let peerOptionsHelp = """
       --aec AE          the peer's (called) AE title (default ANY-SCP)
       --max-pdu BYTES   the largest PDU we receive (default 262144)
       --timeout S       seconds to wait for the peer (default 30)
+      --tls-ca PEM      use TLS, trusting these CA certificates (PS3.15 B.1)
+      --tls-cert PEM    our client certificate (with --tls-key KEY), for peers that require one
 """
 
 struct EchoCommand: Command {
@@ -170,11 +180,13 @@ struct StoreSCPCommand: Command {
       --output FOLDER   where to write (default ./received)
       --max-pdu BYTES   the largest PDU we receive (default 262144)
       --no-fsync        answer success before the data reaches the disk (unsafe; for measuring only)
+      --tls-cert PEM    serve TLS (PS3.15 B.1) with this certificate and --tls-key KEY
+      --tls-ca PEM      require client certificates signed by these CAs
     """
 
     func run(_ args: [String]) -> Int32 {
         do {
-            let parsed = try ParsedArguments(args, valued: ["--aet", "--allow", "--host", "--output", "--max-pdu"], switches: ["--accept-any-ae", "--no-fsync"])
+            let parsed = try ParsedArguments(args, valued: ["--aet", "--allow", "--host", "--output", "--max-pdu", "--tls-cert", "--tls-key", "--tls-ca"], switches: ["--accept-any-ae", "--no-fsync"])
             guard parsed.positional.count == 1, let port = UInt16(parsed.positional[0]) else { throw UsageError("give the port to listen on") }
             var policy = AcceptorPolicy.storageSCP(aeTitle: parsed.options["--aet"] ?? "STORESCP")
             policy.checkCalledAETitle = !parsed.flags.contains("--accept-any-ae")
@@ -185,6 +197,11 @@ struct StoreSCPCommand: Command {
             }
             let storage = try FolderStorage(folder: parsed.options["--output"] ?? "received", durable: !parsed.flags.contains("--no-fsync"))
             let server = DicomServer(policy: policy, storage: storage)
+            if let cert = parsed.options["--tls-cert"] {
+                guard let key = parsed.options["--tls-key"] else { throw UsageError("--tls-cert needs --tls-key") }
+                let ca = parsed.options["--tls-ca"]
+                server.tls = try TLSContext(.server(certificate: cert, key: key, trusted: ca, requireClientCertificate: ca != nil), isServer: true)
+            }
             try server.start(host: parsed.options["--host"] ?? "127.0.0.1", port: port)
             signal(SIGPIPE, SIG_IGN)
             while true { sleep(3600) }
