@@ -2,7 +2,8 @@
 # Coverage-guided fuzzing with libFuzzer (swiftc -sanitize=fuzzer,address) of
 #   reader: the DICOM file reader and writer (fuzz/ReaderFuzz.swift + Sources/Codec)
 #   pdu:    the Upper Layer PDU decoder and encoder (fuzz/PDUFuzz.swift + Sources/DicomNet/PDU)
-# usage: scripts/fuzz.sh [SECONDS] [reader|pdu|all]   (defaults 600, all; SECONDS per target)
+#   dimse:  the DIMSE command-set decoder (fuzz/DIMSEFuzz.swift + Sources/DicomNet/DIMSE + Codec)
+# usage: scripts/fuzz.sh [SECONDS] [reader|pdu|dimse|all]   (defaults 600, all; SECONDS per target)
 # Crashes are saved as fuzz/crash-*; exit 1 on any. Inputs that once crashed us live in
 # fuzz/regressions/ and seed every run.
 set -euo pipefail
@@ -53,4 +54,13 @@ fi
 if [ "$which" = all ] || [ "$which" = pdu ]; then
     build pdu-fuzz PDUFuzz $(find Sources/DicomNet/PDU -name '*.swift' | sort) fuzz/PDUFuzz.swift
     run pdu-fuzz fuzz/pdu-seeds
+fi
+if [ "$which" = all ] || [ "$which" = dimse ]; then
+    # One module with Codec: the DIMSE files' `import Codec` lines are dropped in a copy.
+    mkdir -p "$out/dimse-src"
+    for f in Sources/DicomNet/DIMSE/*.swift; do grep -v '^import Codec$' "$f" > "$out/dimse-src/$(basename "$f")"; done
+    build dimse-fuzz DIMSEFuzz $(find Sources/Codec -name '*.swift' | sort) "$out"/dimse-src/*.swift fuzz/DIMSEFuzz.swift
+    mkdir -p "$out/dimse-seeds"
+    cp -n fuzz/dimse-seeds/* fuzz/regressions/dimse-* "$out/dimse-seeds/"
+    run dimse-fuzz "$out/dimse-seeds"
 fi

@@ -95,3 +95,18 @@ final class NegativeTests: XCTestCase {
         try assertStillServing(server)
     }
 }
+
+/// Command sets the DIMSE fuzzer once broke (fuzz/regressions/dimse-*): decode, or fail cleanly;
+/// whatever decodes re-encodes to bytes that decode again.
+final class DIMSEFuzzRegressionTests: XCTestCase {
+    func testRegressions() throws {
+        let dir = NetTestSupport.repoRoot.appendingPathComponent("fuzz/regressions").path
+        let names = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasPrefix("dimse-") }
+        XCTAssertFalse(names.isEmpty)
+        for name in names {
+            let bytes = try Array(Data(contentsOf: URL(fileURLWithPath: dir + "/" + name)))
+            guard let command = try? Command.decode(bytes) else { continue }
+            XCTAssertNoThrow(try Command.decode(command.encoded()), name)
+        }
+    }
+}

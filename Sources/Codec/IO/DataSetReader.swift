@@ -20,6 +20,7 @@ struct DataSetReader {
         var ds = DataSet(undefinedLength: isUndefinedItem, characterSet: characterSet)
         let le = encoding.littleEndian
         var pixelRepresentation: Int = 0
+        var inOrder = true   // while tags ascend, no tag can repeat; after a step back, check each one
         var bitsAllocated: Int = 16
         let limit = end ?? cursor.inputSize
         while true {
@@ -157,6 +158,12 @@ struct DataSetReader {
             default: break
             }
             _ = bitsAllocated
+            if let last = ds.elements.last?.tag, tag <= last { inOrder = false }
+            if !inOrder && ds.contains(tag) {
+                // A tag twice in one data set breaks every lookup after it; keep the first, as DCMTK does.
+                warnings.append("\(tag) appears twice at offset \(start); the second one is ignored")
+                continue
+            }
             ds.appendRead(element)
         }
         return ds
