@@ -86,3 +86,9 @@ final class StandardOutput {
         buffer.removeAll(keepingCapacity: true)
     }
 }
+
+/// Reports a command's failure and gives its exit status: 2 for wrong usage, 1 for anything else.
+func failure(_ command: String, _ error: Error) -> Int32 {
+    complain("\(command): \(error)")
+    return error is UsageError ? 2 : 1
+}

@@ -82,8 +82,7 @@ struct EchoCommand: Command {
             print("C-ECHO \(peer.calledAE)@\(peer.host):\(peer.port): \(status)")
             return status.category == .success ? 0 : 1
         } catch {
-            complain("echo: \(error)")
-            return error is UsageError ? 2 : 1
+            return failure("echo", error)
         }
     }
 }
@@ -157,8 +156,7 @@ struct StoreCommand: Command {
             print(String(format: "sent %d of %d file(s), %.1f MB in %.2f s (%.0f files/s)", sent, files.count, Double(bytes) / 1e6, seconds, Double(sent) / seconds))
             return failed == 0 ? 0 : 1
         } catch {
-            complain("store: \(error)")
-            return error is UsageError ? 2 : 1
+            return failure("store", error)
         }
     }
 }
@@ -206,8 +204,7 @@ struct StoreSCPCommand: Command {
             signal(SIGPIPE, SIG_IGN)
             while true { sleep(3600) }
         } catch {
-            complain("storescp: \(error)")
-            return error is UsageError ? 2 : 1
+            return failure("storescp", error)
         }
     }
 }
