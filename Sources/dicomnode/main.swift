@@ -11,6 +11,9 @@ let commands: [String: Command] = [
     "echo": EchoCommand(),
     "store": StoreCommand(),
     "storescp": StoreSCPCommand(),
+    "find": FindCommand(),
+    "move": MoveCommand(),
+    "get": GetCommand(),
 ]
 
 @MainActor func usage() -> String {

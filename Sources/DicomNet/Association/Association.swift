@@ -21,6 +21,9 @@ public final class Association: @unchecked Sendable {
     public let peerImplementationClassUID: String
     public let peerImplementationVersionName: String?
     public let peerUserIdentity: UserIdentityRequest?
+    /// SCP/SCU role selections (PS3.7 D.3.3.4) of the peer's A-ASSOCIATE PDU: for an acceptor the
+    /// requestor's proposals (negotiation accepts them as proposed), for a requestor the acceptor's reply.
+    public let roleSelections: [RoleSelection]
     let stream: ByteStream
     let log: NetLogger
     var machine: UpperLayerStateMachine
@@ -28,6 +31,9 @@ public final class Association: @unchecked Sendable {
     private var header = [UInt8](repeating: 0, count: 6)
     /// Data PDVs that arrived in the same P-DATA-TF after a command's last fragment.
     private var pending: [PresentationDataValue] = []
+    /// The C-FIND/C-GET/C-MOVE being carried out as SCP, whose C-CANCEL-RQ `receive` notes instead of returning.
+    private var watchedMessageID: UInt16?
+    private var cancelRequested = false
     public private(set) var isOpen = true
 
     init(id: String, role: Role, stream: ByteStream, log: NetLogger, callingAETitle: String, calledAETitle: String,
@@ -45,6 +51,7 @@ public final class Association: @unchecked Sendable {
         self.peerImplementationClassUID = peerInfo.implementationClassUID
         self.peerImplementationVersionName = peerInfo.implementationVersionName
         self.peerUserIdentity = peerUserIdentity
+        self.roleSelections = peerInfo.roleSelections
         self.machine = machine
     }
 
@@ -207,6 +214,13 @@ public final class Association: @unchecked Sendable {
                     try? abort(.invalidPDUParameterValue)
                     throw AssociationError.protocolError("undecodable command set: \(error)")
                 }
+                if cmd.commandField == .cCancelRQ, let watched = watchedMessageID, cmd.messageIDBeingRespondedTo == watched {
+                    // Noted, not returned: a C-GET SCP waiting for a C-STORE-RSP must not take the cancel for it.
+                    cancelRequested = true
+                    commandBytes = []
+                    context = nil
+                    continue
+                }
                 command = cmd
                 if !cmd.hasDataSet { return DIMSEMessage(command: cmd, context: ctx, dataSet: nil) }
                 sink = try sinkFor(cmd, ctx)
@@ -222,6 +236,53 @@ public final class Association: @unchecked Sendable {
                 }
             }
         }
+    }
+
+    // MARK: C-CANCEL during an operation (PS3.7 9.3.2.3, 9.3.3.3, 9.3.4.3)
+
+    /// Runs `body` (an SCP carrying out C-FIND/C-GET/C-MOVE `messageID`) with a C-CANCEL-RQ for that
+    /// message noted by `receive` rather than returned, so a cancel that arrives while the C-GET SCP
+    /// waits for a C-STORE-RSP on this association is kept for `pollCancel`.
+    public func watchingForCancel<T>(of messageID: UInt16, _ body: () throws -> T) rethrows -> T {
+        let saved = (watchedMessageID, cancelRequested)
+        watchedMessageID = messageID
+        cancelRequested = false
+        defer { (watchedMessageID, cancelRequested) = saved }
+        return try body()
+    }
+
+    /// Whether the peer has asked to cancel `messageID`, without waiting: reads only messages that
+    /// have begun to arrive (PDVs left from the last P-DATA-TF, or bytes on the socket now). The SCP
+    /// calls this between matches or sub-operations. We negotiate one operation at a time
+    /// (PS3.7 D.3.3.3), so any other request meanwhile is a protocol error; a cancel of another
+    /// message needs no answer and is dropped.
+    public func pollCancel(for messageID: UInt16) throws -> Bool {
+        if cancelRequested && watchedMessageID == messageID { return true }
+        let watched = watchedMessageID
+        watchedMessageID = nil  // here the cancel is the message we look for
+        defer { watchedMessageID = watched }
+        while hasIncomingData {
+            guard let message = try receive() else { throw AssociationError.released }
+            let cmd = message.command
+            guard cmd.commandField == .cCancelRQ else {
+                throw AssociationError.protocolError("\(cmd.commandField?.name ?? "unknown command") while message \(messageID) is in progress")
+            }
+            if cmd.messageIDBeingRespondedTo == messageID {
+                if watched == messageID { cancelRequested = true }
+                return true
+            }
+        }
+        return false
+    }
+
+    /// A message has begun to arrive: PDVs are pending or the socket is readable now (zero-timeout
+    /// poll; end of stream counts, so `receive` reports it). Under TLS the socket under it is asked:
+    /// records come whole and one at a time, so bytes already decrypted but unread are not expected between messages.
+    var hasIncomingData: Bool {
+        if !pending.isEmpty { return true }
+        guard let socket = (stream as? TCPSocket) ?? (stream as? TLSStream)?.socket else { return false }
+        var p = pollfd(fd: socket.fd, events: Int16(POLLIN), revents: 0)
+        return poll(&p, 1, 0) > 0
     }
 
     // MARK: release

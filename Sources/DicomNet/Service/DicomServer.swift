@@ -8,6 +8,10 @@ public final class DicomServer: @unchecked Sendable {
     public let policy: AcceptorPolicy
     public let storage: StorageHandler?
     public let log: NetLogger
+    /// Query/Retrieve (PS3.4 C, QueryRetrieveSCP.swift): C-FIND matches, C-MOVE/C-GET instances, C-MOVE destinations.
+    public var queryHandler: (any QueryHandler)?
+    public var retrieveHandler: (any RetrieveHandler)?
+    public var moveDestinations: (any MoveDestinationResolver)?
     public var maxAssociations = 64
     /// ARTIM (PS3.8 9.1.5): how long a new connection may take to send its A-ASSOCIATE-RQ.
     public var artimTimeout: Double = 30
@@ -199,6 +203,12 @@ public final class DicomServer: @unchecked Sendable {
                     ["assoc": assoc.id, "calling": assoc.callingAETitle, "sopclass": cmd.affectedSOPClassUID ?? "",
                      "sop": cmd.affectedSOPInstanceUID ?? "", "ts": message.context.transferSyntax,
                      "status": String(format: "0x%04X", result.status.rawValue)])
+        case .cFindRQ?:
+            try handleFind(message, on: assoc)
+        case .cMoveRQ?:
+            try handleMove(message, on: assoc)
+        case .cGetRQ?:
+            try handleGet(message, on: assoc)
         case .cCancelRQ?:
             break  // nothing of ours is pending between messages
         default:

@@ -8,6 +8,14 @@ public struct StorableFile: Sendable {
     public var sopInstanceUID: String
     public var transferSyntax: TransferSyntax
 
+    /// For callers that already know what the file is (an index, a store).
+    public init(path: String, sopClassUID: String, sopInstanceUID: String, transferSyntax: TransferSyntax) {
+        self.path = path
+        self.sopClassUID = sopClassUID
+        self.sopInstanceUID = sopInstanceUID
+        self.transferSyntax = transferSyntax
+    }
+
     /// Reads only the header (stops before Pixel Data) to learn what the file is.
     public init(path: String) throws {
         let file = try DicomFile.read(path: path, options: .headerOnly)
