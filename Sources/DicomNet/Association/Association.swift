@@ -24,6 +24,10 @@ public final class Association: @unchecked Sendable {
     /// SCP/SCU role selections (PS3.7 D.3.3.4) of the peer's A-ASSOCIATE PDU: for an acceptor the
     /// requestor's proposals (negotiation accepts them as proposed), for a requestor the acceptor's reply.
     public let roleSelections: [RoleSelection]
+    /// SOP class (common) extended negotiation the peer sent (PS3.7 D.3.3.5–6), passed through
+    /// untouched for services that understand it (e.g. relational queries, fuzzy matching).
+    public let peerExtendedNegotiations: [ExtendedNegotiation]
+    public let peerCommonExtendedNegotiations: [CommonExtendedNegotiation]
     let stream: ByteStream
     let log: NetLogger
     var machine: UpperLayerStateMachine
@@ -52,6 +56,8 @@ public final class Association: @unchecked Sendable {
         self.peerImplementationVersionName = peerInfo.implementationVersionName
         self.peerUserIdentity = peerUserIdentity
         self.roleSelections = peerInfo.roleSelections
+        self.peerExtendedNegotiations = peerInfo.extendedNegotiations
+        self.peerCommonExtendedNegotiations = peerInfo.commonExtendedNegotiations
         self.machine = machine
     }
 
