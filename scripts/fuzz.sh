@@ -58,7 +58,12 @@ fi
 if [ "$which" = all ] || [ "$which" = dimse ]; then
     # One module with Codec: the DIMSE files' `import Codec` lines are dropped in a copy.
     mkdir -p "$out/dimse-src"
-    for f in Sources/DicomNet/DIMSE/*.swift; do grep -v '^import Codec$' "$f" > "$out/dimse-src/$(basename "$f")"; done
+    for f in Sources/DicomNet/DIMSE/*.swift; do
+        copy="$out/dimse-src/$(basename "$f")"
+        grep -v '^import Codec$' "$f" > "$copy.new"
+        # Replace the copy only when it changed, so an unchanged target is not rebuilt.
+        if cmp -s "$copy.new" "$copy"; then rm "$copy.new"; else mv "$copy.new" "$copy"; fi
+    done
     build dimse-fuzz DIMSEFuzz $(find Sources/Codec -name '*.swift' | sort) "$out"/dimse-src/*.swift fuzz/DIMSEFuzz.swift
     mkdir -p "$out/dimse-seeds"
     cp -n fuzz/dimse-seeds/* fuzz/regressions/dimse-* "$out/dimse-seeds/"
