@@ -5,7 +5,7 @@
 set -euo pipefail
 
 need_apt=()
-for pkg in libssl-dev libsqlite3-dev zlib1g-dev pkg-config dcmtk; do
+for pkg in libssl-dev libsqlite3-dev zlib1g-dev pkg-config dcmtk openssl; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 [ -x /usr/bin/time ] || need_apt+=(time)
@@ -27,7 +27,7 @@ fi
 
 # Verify, so a half-installed peer is reported here and not as a confusing test failure.
 missing=()
-for bin in /usr/bin/dcmdump /usr/bin/storescu /usr/bin/storescp /usr/bin/echoscu /usr/bin/findscu /usr/bin/movescu /usr/bin/getscu; do
+for bin in /usr/bin/openssl /usr/bin/dcmdump /usr/bin/storescu /usr/bin/storescp /usr/bin/echoscu /usr/bin/findscu /usr/bin/movescu /usr/bin/getscu; do
     [ -x "$bin" ] || missing+=("$bin")
 done
 python3 -c "import pydicom, pynetdicom, numpy" 2>/dev/null || missing+=("python: pydicom/pynetdicom/numpy")
