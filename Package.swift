@@ -22,7 +22,8 @@ let package = Package(
         .target(name: "Node", dependencies: ["Codec", "DicomNet", "CSQLite"]),
         .target(name: "RestBridge", dependencies: ["Codec", "DicomNet", "Node"]),
         .executableTarget(name: "dicomnode", dependencies: ["Codec", "DicomNet", "Node", "RestBridge"]),
-        .testTarget(name: "CodecTests", dependencies: ["Codec"]),
-        .testTarget(name: "DicomNetTests", dependencies: ["DicomNet", "Codec"]),
+        .target(name: "TestPeers", path: "Tests/TestPeers"),
+        .testTarget(name: "CodecTests", dependencies: ["Codec", "TestPeers"]),
+        .testTarget(name: "DicomNetTests", dependencies: ["DicomNet", "Codec", "TestPeers"]),
     ]
 )

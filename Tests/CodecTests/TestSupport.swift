@@ -1,28 +1,15 @@
 import Foundation
 import XCTest
+import TestPeers
 
 /// Helpers for tests that check our codec against real peers (pydicom, DCMTK) at run time.
 enum TestSupport {
     static let repoRoot: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    /// Runs a program and returns (status, stdout, stderr). Fails the test if it cannot start.
+    /// Runs a program found on PATH and returns (status, stdout, stderr).
     @discardableResult
-    static func run(_ executable: String, _ args: [String], file: StaticString = #filePath, line: UInt = #line) throws -> (Int32, Data, String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = [executable] + args
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        // Read both pipes concurrently so a chatty child cannot block on a full pipe.
-        let errData = LockedData()
-        let t = Thread { errData.set(err.fileHandleForReading.readDataToEndOfFile()) }
-        t.start()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        while !errData.done { usleep(1000) }
-        return (p.terminationStatus, o, String(decoding: errData.data, as: UTF8.self))
+    static func run(_ executable: String, _ args: [String]) throws -> (Int32, Data, String) {
+        try PeerProcess.run("/usr/bin/env", [executable] + args)
     }
 
     /// The folder of pydicom's own test data (`pydicom/data`). pydicom is a required test peer:
@@ -46,13 +33,4 @@ enum TestSupport {
 struct XCTSkipFailure: Error, CustomStringConvertible {
     let description: String
     init(_ d: String) { description = d }
-}
-
-final class LockedData: @unchecked Sendable {
-    private let lock = NSLock()
-    private var _data = Data()
-    private var _done = false
-    func set(_ d: Data) { lock.lock(); _data = d; _done = true; lock.unlock() }
-    var done: Bool { lock.lock(); defer { lock.unlock() }; return _done }
-    var data: Data { lock.lock(); defer { lock.unlock() }; return _data }
 }

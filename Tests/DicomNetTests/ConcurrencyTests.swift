@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import TestPeers
 @testable import Codec
 @testable import DicomNet
 
@@ -32,7 +33,7 @@ final class ConcurrencyTests: XCTestCase {
 
         let files = try ["CT_small.dcm", "MR_small.dcm", "rtplan.dcm"].map { try StorableFile(path: NetTestSupport.pydicomTestFiles() + "/" + $0) }
         let workers = 16
-        let failures = Box()
+        let failures = LockedData()
         let group = DispatchGroup()
         let start = Date()
         for _ in 0..<workers {

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import TestPeers
 @testable import Codec
 @testable import DicomNet
 
@@ -32,26 +33,14 @@ enum NetTestSupport {
         return p
     }
 
+    /// DCMTK 3.6.7 leaves Nagle on unless TCP_NODELAY=1 is in its environment (11 img/s instead of ~400).
+    static func peerEnvironment(_ extra: [String: String]) -> [String: String] {
+        PeerProcess.environment(adding: ["TCP_NODELAY": "1"].merging(extra) { $1 })
+    }
+
     @discardableResult
-    static func run(_ exe: String, _ args: [String], env: [String: String] = [:], timeout: Double = 120) throws -> (Int32, Data, String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: exe)
-        p.arguments = args
-        var e = ProcessInfo.processInfo.environment
-        e["TCP_NODELAY"] = "1"
-        for (k, v) in env { e[k] = v }
-        p.environment = e
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let errBox = Box()
-        let t = Thread { errBox.set(err.fileHandleForReading.readDataToEndOfFile()) }
-        t.start()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        while !errBox.done { usleep(1000) }
-        return (p.terminationStatus, o, String(decoding: errBox.data, as: UTF8.self))
+    static func run(_ exe: String, _ args: [String], env: [String: String] = [:]) throws -> (Int32, Data, String) {
+        try PeerProcess.run(exe, args, environment: peerEnvironment(env))
     }
 
     /// Starts a long-running peer (e.g. DCMTK storescp); the caller terminates it.
@@ -59,10 +48,7 @@ enum NetTestSupport {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: exe)
         p.arguments = args
-        var e = ProcessInfo.processInfo.environment
-        e["TCP_NODELAY"] = "1"
-        for (k, v) in env { e[k] = v }
-        p.environment = e
+        p.environment = peerEnvironment(env)
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
         try p.run()
@@ -90,15 +76,6 @@ enum NetTestSupport {
 struct PeerMissing: Error, CustomStringConvertible {
     let description: String
     init(_ d: String) { description = d }
-}
-
-final class Box: @unchecked Sendable {
-    private let lock = NSLock()
-    private var _data = Data()
-    private var _done = false
-    func set(_ d: Data) { lock.lock(); _data = d; _done = true; lock.unlock() }
-    var done: Bool { lock.lock(); defer { lock.unlock() }; return _done }
-    var data: Data { lock.lock(); defer { lock.unlock() }; return _data }
 }
 
 /// Collects log lines so tests can check what was logged.
