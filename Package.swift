@@ -25,5 +25,6 @@ let package = Package(
         .target(name: "TestPeers", path: "Tests/TestPeers"),
         .testTarget(name: "CodecTests", dependencies: ["Codec", "TestPeers"]),
         .testTarget(name: "DicomNetTests", dependencies: ["DicomNet", "Codec", "TestPeers"]),
+        .testTarget(name: "NodeTests", dependencies: ["Node", "DicomNet", "Codec", "TestPeers"]),
     ]
 )

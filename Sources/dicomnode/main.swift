@@ -14,6 +14,7 @@ let commands: [String: Command] = [
     "find": FindCommand(),
     "move": MoveCommand(),
     "get": GetCommand(),
+    "serve": ServeCommand(),
 ]
 
 @MainActor func usage() -> String {

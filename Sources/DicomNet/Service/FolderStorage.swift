@@ -100,14 +100,14 @@ final class FolderStoreOperation: StoreOperation {
 
 /// sync_file_range(SYNC_FILE_RANGE_WRITE): asynchronous writeback of a range (Linux). Glibc's
 /// declaration is not imported into Swift, so it is looked up once; absent, nothing is started early.
-enum WriteBack {
+public enum WriteBack {
     typealias Function = @convention(c) (Int32, Int64, Int64, UInt32) -> Int32
     static let function: Function? = {
         guard let handle = dlopen(nil, RTLD_NOW), let symbol = dlsym(handle, "sync_file_range") else { return nil }
         return unsafeBitCast(symbol, to: Function.self)
     }()
 
-    static func start(fd: Int32, offset: Int, length: Int) {
+    public static func start(fd: Int32, offset: Int, length: Int) {
         _ = function?(fd, Int64(offset), Int64(length), 2 /* SYNC_FILE_RANGE_WRITE */)
     }
 }

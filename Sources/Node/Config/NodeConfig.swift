@@ -1,0 +1,138 @@
+import Foundation
+
+/// The node's configuration: one JSON file where every key has a default, so `{}` (or no file)
+/// runs the node on its embedded defaults. Flags of `dicomnode serve` override the few that
+/// people change most.
+public struct NodeConfig: Codable, Sendable, Equatable {
+    /// Holds `index.sqlite`, `images/` and `incoming/`.
+    public var dataFolder = "./data"
+    public var dicom = DICOM()
+    public var http = HTTP()
+    /// What a re-sent SOP Instance UID does: `replace` (default), `keep` or `reject`.
+    public var duplicatePolicy = "replace"
+    /// fsync every image before acknowledging it. `false` only to measure what durability costs.
+    public var durable = true
+    /// `debug`, `info`, `warning` or `error`: the lowest level written to stderr.
+    public var logLevel = "info"
+    /// C-MOVE destinations beyond the managed SCUs: AE title → host and port.
+    public var moveDestinations: [String: Destination] = [:]
+
+    public struct DICOM: Codable, Sendable, Equatable {
+        public var host = "127.0.0.1"
+        public var port = 11112
+        public var aeTitle = "DICOMNODE"
+        /// Calling AE titles allowed to associate; empty means any.
+        public var allowedCallingAETitles: [String] = []
+        public var maxPDULength = 256 * 1024
+        public var maxAssociations = 64
+        /// PEM files; with both set, every connection to the main SCP is DICOM TLS (PS3.15 B.1).
+        public var tlsCertificate: String? = nil
+        public var tlsKey: String? = nil
+        /// With this CA bundle, clients must present a certificate it signed.
+        public var tlsClientCA: String? = nil
+        public init() {}
+    }
+
+    public struct HTTP: Codable, Sendable, Equatable {
+        public var host = "127.0.0.1"
+        public var port = 5000
+        public init() {}
+    }
+
+    public struct Destination: Codable, Sendable, Equatable {
+        public var host: String
+        public var port: Int
+        public init(host: String, port: Int) { self.host = host; self.port = port }
+    }
+
+    public init() {}
+
+    /// Reads a JSON config; keys not given keep their defaults, unknown keys are an error (a typo
+    /// must not silently fall back to a default).
+    public static func load(path: String) throws -> NodeConfig {
+        guard let data = FileManager.default.contents(atPath: path) else { throw NodeError.badRequest("cannot read config file \(path)") }
+        do {
+            let object = try JSONSerialization.jsonObject(with: data)
+            try checkKeys(object, against: try JSONSerialization.jsonObject(with: JSONEncoder().encode(NodeConfig())), path: "")
+            return try JSONDecoder().decode(NodeConfig.self, from: data)
+        } catch let e as NodeError {
+            throw NodeError.badRequest("config \(path): \(e)")
+        } catch {
+            throw NodeError.badRequest("config \(path): \(error)")
+        }
+    }
+
+    private static func checkKeys(_ value: Any, against reference: Any, path: String) throws {
+        guard let dict = value as? [String: Any], let ref = reference as? [String: Any] else { return }
+        // Optional keys (nil by default) are absent from the encoded reference.
+        let optional: Set<String> = ["tlsCertificate", "tlsKey", "tlsClientCA"]
+        for (k, v) in dict {
+            if path == "moveDestinations" { continue }
+            guard let r = ref[k] ?? (optional.contains(k) ? v : nil) else {
+                throw NodeError.badRequest("unknown key '\(path.isEmpty ? k : path + "." + k)'")
+            }
+            try checkKeys(v, against: r, path: path.isEmpty ? k : path + "." + k)
+        }
+    }
+
+    public func validated() throws -> NodeConfig {
+        guard DuplicatePolicy(rawValue: duplicatePolicy) != nil else {
+            throw NodeError.badRequest("duplicatePolicy must be one of \(DuplicatePolicy.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        guard (0...65535).contains(dicom.port), (0...65535).contains(http.port) else { throw NodeError.badRequest("ports must be 0–65535") }
+        try AETitle.validate(dicom.aeTitle)
+        guard (dicom.tlsCertificate == nil) == (dicom.tlsKey == nil) else { throw NodeError.badRequest("dicom.tlsCertificate and dicom.tlsKey go together") }
+        return self
+    }
+}
+
+extension NodeConfig {
+    // Memberwise-with-defaults decoding: every key optional.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = NodeConfig()
+        dataFolder = try c.decodeIfPresent(String.self, forKey: .dataFolder) ?? d.dataFolder
+        dicom = try c.decodeIfPresent(DICOM.self, forKey: .dicom) ?? d.dicom
+        http = try c.decodeIfPresent(HTTP.self, forKey: .http) ?? d.http
+        duplicatePolicy = try c.decodeIfPresent(String.self, forKey: .duplicatePolicy) ?? d.duplicatePolicy
+        durable = try c.decodeIfPresent(Bool.self, forKey: .durable) ?? d.durable
+        logLevel = try c.decodeIfPresent(String.self, forKey: .logLevel) ?? d.logLevel
+        moveDestinations = try c.decodeIfPresent([String: Destination].self, forKey: .moveDestinations) ?? d.moveDestinations
+    }
+}
+
+extension NodeConfig.DICOM {
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = NodeConfig.DICOM()
+        host = try c.decodeIfPresent(String.self, forKey: .host) ?? d.host
+        port = try c.decodeIfPresent(Int.self, forKey: .port) ?? d.port
+        aeTitle = try c.decodeIfPresent(String.self, forKey: .aeTitle) ?? d.aeTitle
+        allowedCallingAETitles = try c.decodeIfPresent([String].self, forKey: .allowedCallingAETitles) ?? d.allowedCallingAETitles
+        maxPDULength = try c.decodeIfPresent(Int.self, forKey: .maxPDULength) ?? d.maxPDULength
+        maxAssociations = try c.decodeIfPresent(Int.self, forKey: .maxAssociations) ?? d.maxAssociations
+        tlsCertificate = try c.decodeIfPresent(String.self, forKey: .tlsCertificate)
+        tlsKey = try c.decodeIfPresent(String.self, forKey: .tlsKey)
+        tlsClientCA = try c.decodeIfPresent(String.self, forKey: .tlsClientCA)
+    }
+}
+
+extension NodeConfig.HTTP {
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        host = try c.decodeIfPresent(String.self, forKey: .host) ?? "127.0.0.1"
+        port = try c.decodeIfPresent(Int.self, forKey: .port) ?? 5000
+    }
+}
+
+/// AE titles (PS3.5 6.2, VR AE): 1–16 characters of the default repertoire without backslash or
+/// control characters; leading and trailing spaces are not significant.
+public enum AETitle {
+    public static func validate(_ title: String) throws {
+        let t = title.trimmingCharacters(in: .whitespaces)
+        guard (1...16).contains(t.count) else { throw NodeError.badRequest("AE title '\(title)' must be 1–16 characters (spaces trimmed)") }
+        guard t.unicodeScalars.allSatisfy({ $0.isASCII && $0.value >= 0x20 && $0 != "\\" }) else {
+            throw NodeError.badRequest("AE title '\(title)' may only hold printable ASCII without backslash")
+        }
+    }
+}

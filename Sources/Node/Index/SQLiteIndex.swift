@@ -1,0 +1,145 @@
+import Foundation
+
+/// The embedded index: SQLite in WAL mode with `synchronous=FULL`, so a returned `add` is on disk.
+public final class SQLiteIndex: MetadataIndex, @unchecked Sendable {
+    public let db: Database
+
+    public init(path: String) throws {
+        db = try Database(path: path)
+        _ = try Migrations.migrate(db)
+    }
+
+    static let patientColumns = IndexedAttribute.at(.patient).map(\.column)
+    static let studyColumns = IndexedAttribute.at(.study).map(\.column)
+    static let seriesColumns = IndexedAttribute.at(.series).map(\.column)
+    static let imageColumns = IndexedAttribute.at(.image).map(\.column)
+
+    /// `INSERT … ON CONFLICT (keys) DO UPDATE SET non-keys RETURNING id`: one statement per level,
+    /// non-key columns overwritten by the newest instance (as Slicebox).
+    private static func upsertSQL(table: String, parent: String?, columns: [String], keys: [String]) -> String {
+        let all = (parent.map { [$0] } ?? []) + columns
+        let updates = columns.filter { !keys.contains($0) }.map { "\($0)=excluded.\($0)" }
+        return "INSERT INTO \(table) (\(all.joined(separator: ","))) VALUES (\(all.map { _ in "?" }.joined(separator: ","))) "
+            + "ON CONFLICT (\(keys.joined(separator: ","))) DO UPDATE SET \(updates.isEmpty ? "\(keys[0])=\(keys[0])" : updates.joined(separator: ",")) RETURNING id"
+    }
+    private static let patientUpsert = upsertSQL(table: "patients", parent: nil, columns: patientColumns, keys: ["patient_name", "patient_id"])
+    private static let studyUpsert = upsertSQL(table: "studies", parent: "patient_ref", columns: studyColumns, keys: ["patient_ref", "study_instance_uid"])
+    private static let seriesUpsert = upsertSQL(table: "series", parent: "study_ref", columns: seriesColumns, keys: ["study_ref", "series_instance_uid"])
+
+    public func add(_ record: IndexRecord, policy: DuplicatePolicy) throws -> IndexOutcome {
+        let uid = record.sopInstanceUID
+        guard !uid.isEmpty else { throw NodeError.invalidData("no SOP Instance UID") }
+        func values(_ columns: [String]) -> [SQLValue] { columns.map { .text(record.values[$0] ?? "") } }
+        return try db.write { c in
+            let existing = try c.query("SELECT id, series_ref, storage_key FROM images WHERE sop_instance_uid = ?", [.text(uid)]).first
+            if let existing {
+                switch policy {
+                case .keep: return IndexOutcome(imageId: existing[0].int!, added: false, stored: false, replacedStorageKey: nil)
+                case .reject: throw NodeError.duplicate("SOP Instance UID \(uid) is already stored (duplicate policy: reject)")
+                case .replace: break
+                }
+            }
+            let patient = try c.query(Self.patientUpsert, values(Self.patientColumns))[0][0]
+            let study = try c.query(Self.studyUpsert, [patient] + values(Self.studyColumns))[0][0]
+            let series = try c.query(Self.seriesUpsert, [study] + values(Self.seriesColumns))[0][0]
+            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            let fileColumns: [SQLValue] = [.text(record.transferSyntaxUID), .text(record.storageKey), .integer(record.fileSize), .integer(now),
+                                           .text(record.source.type.rawValue), .text(record.source.name), .integer(record.source.id)]
+            let imageId: Int64
+            var replaced: String? = nil
+            if let existing {
+                imageId = existing[0].int!
+                let set = (Self.imageColumns + ["transfer_syntax_uid", "storage_key", "file_size", "created", "source_type", "source_name", "source_id"])
+                    .map { "\($0)=?" }.joined(separator: ",")
+                try c.run("UPDATE images SET series_ref=?, \(set) WHERE id=?", [series] + values(Self.imageColumns) + fileColumns + [.integer(imageId)])
+                if let old = existing[2].string, old != record.storageKey {
+                    replaced = old
+                    try c.run("INSERT OR IGNORE INTO pending_file_deletions (storage_key) VALUES (?)", [.text(old)])
+                }
+                if existing[1] != series { try Self.removeEmptyParents(seriesRef: existing[1], c) }
+            } else {
+                let columns = ["series_ref"] + Self.imageColumns + ["transfer_syntax_uid", "storage_key", "file_size", "created", "source_type", "source_name", "source_id"]
+                imageId = try c.run("INSERT INTO images (\(columns.joined(separator: ","))) VALUES (\(columns.map { _ in "?" }.joined(separator: ",")))",
+                                    [series] + values(Self.imageColumns) + fileColumns)
+            }
+            try c.run("INSERT INTO series_sources (series_ref, source_type, source_name, source_id) VALUES (?,?,?,?) "
+                      + "ON CONFLICT (series_ref) DO UPDATE SET source_type=excluded.source_type, source_name=excluded.source_name, source_id=excluded.source_id",
+                      [series, .text(record.source.type.rawValue), .text(record.source.name), .integer(record.source.id)])
+            return IndexOutcome(imageId: imageId, added: existing == nil, stored: true, replacedStorageKey: replaced)
+        }
+    }
+
+    /// Series, study and patient rows with no children left go too (Slicebox `deleteFully`).
+    static func removeEmptyParents(seriesRef: SQLValue, _ c: SQLiteConnection) throws {
+        guard let study = try c.query("SELECT study_ref FROM series WHERE id=?", [seriesRef]).first?.first else { return }
+        try c.run("DELETE FROM series WHERE id=? AND NOT EXISTS (SELECT 1 FROM images WHERE series_ref=?)", [seriesRef, seriesRef])
+        guard c.changes > 0, let patient = try c.query("SELECT patient_ref FROM studies WHERE id=?", [study]).first?.first else { return }
+        try c.run("DELETE FROM studies WHERE id=? AND NOT EXISTS (SELECT 1 FROM series WHERE study_ref=?)", [study, study])
+        guard c.changes > 0 else { return }
+        try c.run("DELETE FROM patients WHERE id=? AND NOT EXISTS (SELECT 1 FROM studies WHERE patient_ref=?)", [patient, patient])
+    }
+
+    static let storedImageSelect = """
+        SELECT id, series_ref, sop_instance_uid, image_type, instance_number, sop_class_uid, transfer_syntax_uid,
+               storage_key, file_size, created, source_type, source_name, source_id FROM images
+        """
+
+    static func storedImage(_ r: [SQLValue]) -> StoredImage {
+        StoredImage(image: Image(id: r[0].int!, seriesId: r[1].int!, sopInstanceUID: r[2].string ?? "", imageType: r[3].string ?? "",
+                                 instanceNumber: r[4].string ?? ""),
+                    sopClassUID: r[5].string ?? "", transferSyntaxUID: r[6].string ?? "", storageKey: r[7].string ?? "",
+                    fileSize: r[8].int ?? 0, created: r[9].int ?? 0,
+                    source: Source(type: SourceType(rawValue: r[10].string ?? "") ?? .unknown, name: r[11].string ?? "", id: r[12].int ?? -1))
+    }
+
+    public func storedImage(id: Int64) throws -> StoredImage? {
+        try db.read { try $0.query(Self.storedImageSelect + " WHERE id=?", [.integer(id)]).first.map(Self.storedImage) }
+    }
+
+    public func storedImage(sopInstanceUID: String) throws -> StoredImage? {
+        try db.read { try $0.query(Self.storedImageSelect + " WHERE sop_instance_uid=?", [.text(sopInstanceUID)]).first.map(Self.storedImage) }
+    }
+
+    public func storedImages(ids: [Int64]) throws -> [StoredImage] {
+        try db.read { c in try ids.compactMap { try c.query(Self.storedImageSelect + " WHERE id=?", [.integer($0)]).first.map(Self.storedImage) } }
+    }
+
+    public func deleteImages(ids: [Int64]) throws -> [String] {
+        var keys: [String] = []
+        // Batches keep each write transaction short (Slicebox deletes in batches of 1000 too).
+        for batch in stride(from: 0, to: ids.count, by: 1000).map({ Array(ids[$0..<min($0 + 1000, ids.count)]) }) {
+            keys += try db.write { c in
+                var removed: [String] = []
+                for id in batch {
+                    guard let row = try c.query("SELECT series_ref, storage_key FROM images WHERE id=?", [.integer(id)]).first else { continue }
+                    try c.run("DELETE FROM images WHERE id=?", [.integer(id)])
+                    try c.run("INSERT OR IGNORE INTO pending_file_deletions (storage_key) VALUES (?)", [row[1]])
+                    try Self.removeEmptyParents(seriesRef: row[0], c)
+                    removed.append(row[1].string ?? "")
+                }
+                return removed
+            }
+        }
+        return keys
+    }
+
+    public func pendingFileDeletions() throws -> [String] {
+        try db.read { try $0.query("SELECT storage_key FROM pending_file_deletions").compactMap { $0[0].string } }
+    }
+
+    public func fileDeletionsDone(_ keys: [String]) throws {
+        guard !keys.isEmpty else { return }
+        try db.write { c in for k in keys { try c.run("DELETE FROM pending_file_deletions WHERE storage_key=?", [.text(k)]) } }
+    }
+
+    public func hasImage(storageKey: String) throws -> Bool {
+        try db.read { try $0.scalar("SELECT count(*) FROM images WHERE storage_key=?", [.text(storageKey)]) ?? 0 > 0 }
+    }
+
+    public func counts() throws -> (patients: Int, studies: Int, series: Int, images: Int) {
+        try db.read { c in
+            (Int(try c.scalar("SELECT count(*) FROM patients") ?? 0), Int(try c.scalar("SELECT count(*) FROM studies") ?? 0),
+             Int(try c.scalar("SELECT count(*) FROM series") ?? 0), Int(try c.scalar("SELECT count(*) FROM images") ?? 0))
+        }
+    }
+}
