@@ -7,3 +7,48 @@ func makeTemporaryFolder(_ name: String = "node") -> String {
     try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     return path
 }
+
+import Codec
+@testable import Node
+
+/// A small, valid Part 10 CT instance with the given identity (8×8 pixels).
+func makeInstance(patientName: String = "Doe^John", patientID: String = "P1", study: String = "1.2.3.1",
+                  series: String = "1.2.3.1.1", sop: String, modality: String = "CT", description: String = "",
+                  instanceNumber: Int = 1, studyDate: String = "20240102") throws -> [UInt8] {
+    var ds = DataSet()
+    try ds.set(.sopClassUID, vr: .UI, string: "1.2.840.10008.5.1.4.1.1.2")
+    try ds.set(.sopInstanceUID, vr: .UI, string: sop)
+    try ds.set(Tag(0x0008_0020), vr: .DA, string: studyDate)
+    try ds.set(.modality, vr: .CS, string: modality)
+    try ds.set(Tag(0x0008_103E), vr: .LO, string: description)
+    try ds.set(.patientName, vr: .PN, string: patientName)
+    try ds.set(.patientID, vr: .LO, string: patientID)
+    try ds.set(.studyInstanceUID, vr: .UI, string: study)
+    try ds.set(.seriesInstanceUID, vr: .UI, string: series)
+    try ds.set(Tag(0x0020_0013), vr: .IS, string: String(instanceNumber))
+    try ds.set(.rows, vr: .US, integers: [8])
+    try ds.set(.columns, vr: .US, integers: [8])
+    try ds.set(.bitsAllocated, vr: .US, integers: [16])
+    try ds.set(.bitsStored, vr: .US, integers: [16])
+    try ds.set(.highBit, vr: .US, integers: [15])
+    try ds.set(.pixelRepresentation, vr: .US, integers: [0])
+    try ds.set(.samplesPerPixel, vr: .US, integers: [1])
+    try ds.set(.photometricInterpretation, vr: .CS, string: "MONOCHROME2")
+    ds.set(DataElement(tag: .pixelData, vr: .OW, bytes: [UInt8](repeating: 7, count: 128)))
+    let meta = DicomFile.makeMeta(sopClassUID: "1.2.840.10008.5.1.4.1.1.2", sopInstanceUID: sop, transferSyntax: .explicitVRLittleEndian)
+    return try DicomFile(meta: meta, dataSet: ds, transferSyntax: .explicitVRLittleEndian).encoded()
+}
+
+/// A node's store, index and ingest on a fresh folder (no network).
+func makeIngest(_ folder: String, policy: DuplicatePolicy = .replace) throws -> Ingest {
+    let store = try FileStore(root: folder)
+    let index = try SQLiteIndex(path: folder + "/index.sqlite")
+    return Ingest(store: store, index: index, log: NodeLog(minimumLevel: .error), duplicatePolicy: policy)
+}
+
+func filesUnder(_ folder: String) -> [String] {
+    (FileManager.default.enumerator(atPath: folder)?.allObjects as? [String] ?? []).filter {
+        var d: ObjCBool = false
+        return FileManager.default.fileExists(atPath: folder + "/" + $0, isDirectory: &d) && !d.boolValue
+    }.sorted()
+}

@@ -6,7 +6,7 @@ import DicomNet
 /// so durability, deduplication and indexing are written once:
 ///
 /// 1. bytes → `incoming/<key>.part`, fdatasync;
-/// 2. header parsed (up to Pixel Data), identity checked;
+/// 2. structure checked to the end, identity checked;
 /// 3. index transaction committed (WAL, fsynced) — the row names the key;
 /// 4. rename into `images/…`, fsync of the folder;
 /// 5. only then the caller acknowledges (C-STORE response, HTTP 201).
@@ -48,7 +48,9 @@ public final class Ingest: @unchecked Sendable {
         do {
             try file.finishWriting()
             let parsed: DicomFile
-            do { parsed = try DicomFile.read(path: file.path, options: .headerOnly) } catch {
+            // The whole structure is walked (large values skipped, every length checked), so a
+            // truncated or malformed data set is refused rather than stored (PS3.4 B.2.3 Cxxx).
+            do { parsed = try DicomFile.read(path: file.path, options: .lazy) } catch {
                 throw NodeError.invalidData("\(error)")
             }
             let ds = parsed.dataSet

@@ -1,0 +1,173 @@
+import XCTest
+import Codec
+@testable import Node
+
+final class IngestTests: XCTestCase {
+    var folder = ""
+    override func setUp() { folder = makeTemporaryFolder("ingest") }
+    override func tearDown() { try? FileManager.default.removeItem(atPath: folder) }
+
+    func testStoreIndexesEveryLevelAndFileIsByteIdentical() throws {
+        let ingest = try makeIngest(folder)
+        let bytes = try makeInstance(sop: "1.2.3.1.1.1")
+        let r = try ingest.store(bytes: bytes, source: Source(type: .user, name: "admin", id: 1))
+        XCTAssertTrue(r.outcome.added)
+        let stored = try XCTUnwrap(try ingest.index.storedImage(id: r.outcome.imageId))
+        XCTAssertEqual(stored.image.sopInstanceUID, "1.2.3.1.1.1")
+        XCTAssertEqual(stored.source, Source(type: .user, name: "admin", id: 1))
+        let path = try XCTUnwrap(ingest.store.readablePath(forKey: stored.storageKey))
+        XCTAssertTrue(path.hasSuffix(".dcm") && path.contains("/images/"), path)
+        XCTAssertEqual([UInt8](FileManager.default.contents(atPath: path)!), bytes)
+        let c = try ingest.index.counts()
+        XCTAssertEqual([c.patients, c.studies, c.series, c.images], [1, 1, 1, 1])
+        XCTAssertEqual(filesUnder(folder + "/incoming"), [])
+    }
+
+    func testFolderLayoutKeepsFoldersSmall() throws {
+        let ingest = try makeIngest(folder)
+        for i in 0..<50 { _ = try ingest.store(bytes: try makeInstance(sop: "1.2.9.\(i)"), source: .unknown) }
+        let top = try FileManager.default.contentsOfDirectory(atPath: folder + "/images")
+        XCTAssertTrue(top.allSatisfy { $0.count == 2 }, "\(top)")
+        XCTAssertEqual(filesUnder(folder + "/images").count, 50)
+        // Two levels of 256: each leaf folder holds few files.
+        for f in filesUnder(folder + "/images") { XCTAssertEqual(f.split(separator: "/").count, 3, f) }
+    }
+
+    func testReplacePolicyKeepsIdAndLeavesOneFile() throws {
+        let ingest = try makeIngest(folder)
+        let first = try ingest.store(bytes: try makeInstance(sop: "1.2.3.9", description: "first"), source: .unknown)
+        let second = try ingest.store(bytes: try makeInstance(sop: "1.2.3.9", description: "second"), source: .unknown)
+        XCTAssertEqual(first.outcome.imageId, second.outcome.imageId)
+        XCTAssertTrue(first.outcome.added)
+        XCTAssertFalse(second.outcome.added)
+        XCTAssertEqual(filesUnder(folder + "/images").count, 1, "the replaced file is removed")
+        XCTAssertEqual(try ingest.index.counts().images, 1)
+        XCTAssertEqual(try ingest.index.pendingFileDeletions(), [])
+        let series = try ingest.index.db.read { try $0.query("SELECT series_description FROM series") }
+        XCTAssertEqual(series.map { $0[0].string }, ["second"], "non-key attributes follow the newest copy")
+    }
+
+    func testKeepPolicyDiscardsTheNewCopy() throws {
+        let ingest = try makeIngest(folder, policy: .keep)
+        let first = try ingest.store(bytes: try makeInstance(sop: "1.2.3.9", description: "first"), source: .unknown)
+        let before = filesUnder(folder + "/images")
+        let second = try ingest.store(bytes: try makeInstance(sop: "1.2.3.9", description: "second"), source: .unknown)
+        XCTAssertFalse(second.outcome.stored)
+        XCTAssertEqual(second.outcome.imageId, first.outcome.imageId)
+        XCTAssertEqual(filesUnder(folder + "/images"), before)
+        XCTAssertEqual(filesUnder(folder + "/incoming"), [])
+    }
+
+    func testRejectPolicyRefusesWithDuplicateError() throws {
+        let ingest = try makeIngest(folder, policy: .reject)
+        _ = try ingest.store(bytes: try makeInstance(sop: "1.2.3.9"), source: .unknown)
+        XCTAssertThrowsError(try ingest.store(bytes: try makeInstance(sop: "1.2.3.9"), source: .unknown)) { error in
+            guard case NodeError.duplicate = error else { return XCTFail("\(error)") }
+            XCTAssertNotEqual((error as! NodeError).storeStatus.rawValue & 0xF000, 0, "a failure status")
+        }
+        XCTAssertEqual(filesUnder(folder + "/images").count, 1)
+        XCTAssertEqual(filesUnder(folder + "/incoming"), [])
+    }
+
+    func testGarbageIsRefusedAndLeavesNothing() throws {
+        let ingest = try makeIngest(folder)
+        XCTAssertThrowsError(try ingest.store(bytes: Array("not dicom at all".utf8), source: .unknown)) { error in
+            guard case NodeError.invalidData = error else { return XCTFail("\(error)") }
+        }
+        var truncated = try makeInstance(sop: "1.2.3.4")
+        truncated.removeLast(60)
+        XCTAssertThrowsError(try ingest.store(bytes: truncated, source: .unknown))
+        XCTAssertEqual(filesUnder(folder), ["index.sqlite", "index.sqlite-shm", "index.sqlite-wal"].filter { FileManager.default.fileExists(atPath: folder + "/" + $0) })
+        XCTAssertEqual(try ingest.index.counts().images, 0)
+    }
+
+    func testMovingAnInstanceToAnotherPatientRemovesEmptyParents() throws {
+        let ingest = try makeIngest(folder)
+        _ = try ingest.store(bytes: try makeInstance(patientName: "A", patientID: "1", sop: "1.9"), source: .unknown)
+        _ = try ingest.store(bytes: try makeInstance(patientName: "B", patientID: "2", study: "1.2.3.2", series: "1.2.3.2.1", sop: "1.9"), source: .unknown)
+        let c = try ingest.index.counts()
+        XCTAssertEqual([c.patients, c.studies, c.series, c.images], [1, 1, 1, 1])
+        let names = try ingest.index.db.read { try $0.query("SELECT patient_name FROM patients") }
+        XCTAssertEqual(names.map { $0[0].string }, ["B"])
+    }
+
+    func testDeleteRemovesRowsParentsAndFile() throws {
+        let ingest = try makeIngest(folder)
+        let a = try ingest.store(bytes: try makeInstance(sop: "1.1"), source: .unknown)
+        let b = try ingest.store(bytes: try makeInstance(series: "1.2.3.1.2", sop: "1.2"), source: .unknown)
+        XCTAssertEqual(try ingest.delete(imageIds: [a.outcome.imageId]), 1)
+        var c = try ingest.index.counts()
+        XCTAssertEqual([c.patients, c.studies, c.series, c.images], [1, 1, 1, 1])
+        XCTAssertEqual(filesUnder(folder + "/images").count, 1)
+        XCTAssertEqual(try ingest.delete(imageIds: [b.outcome.imageId, 999]), 1)
+        c = try ingest.index.counts()
+        XCTAssertEqual([c.patients, c.studies, c.series, c.images], [0, 0, 0, 0])
+        XCTAssertEqual(filesUnder(folder + "/images"), [])
+    }
+
+    /// The three crash windows, staged by hand, repaired at start-up with nothing acknowledged lost.
+    func testRepairAfterCrash() throws {
+        var ingest = try makeIngest(folder)
+        // 1. Crash after the index commit, before the rename: the file is still in incoming/.
+        let committed = try ingest.store.create()
+        try committed.write(try makeInstance(sop: "7.1"))
+        try committed.finishWriting()
+        let record = IndexRecord(values: ["sop_instance_uid": "7.1", "study_instance_uid": "7", "series_instance_uid": "7.0"],
+                                 transferSyntaxUID: TransferSyntax.explicitVRLittleEndianUID, storageKey: committed.key,
+                                 fileSize: Int64(committed.size), source: .unknown)
+        _ = try ingest.index.add(record, policy: .replace)
+        // 2. Crash before the commit: a .part nobody knows (never acknowledged).
+        let orphan = try ingest.store.create()
+        try orphan.write([1, 2, 3])
+        // 3. Crash after a delete's commit, before the unlink.
+        let deleted = try ingest.store(bytes: try makeInstance(sop: "7.2"), source: .unknown)
+        let key = try XCTUnwrap(try ingest.index.storedImage(id: deleted.outcome.imageId)).storageKey
+        _ = try ingest.index.deleteImages(ids: [deleted.outcome.imageId])
+        XCTAssertNotNil(ingest.store.readablePath(forKey: key))
+        XCTAssertNotNil(ingest.store.readablePath(forKey: committed.key), "readable from incoming/ before the move")
+
+        ingest = try makeIngest(folder)
+        let r = try ingest.repair()
+        XCTAssertEqual(r.completed, 1)
+        XCTAssertEqual(r.removed, 1)
+        XCTAssertEqual(r.deleted, 1)
+        XCTAssertEqual(filesUnder(folder + "/incoming"), [])
+        XCTAssertEqual(ingest.store.readablePath(forKey: committed.key), ingest.store.finalPath(forKey: committed.key))
+        XCTAssertNil(ingest.store.readablePath(forKey: key))
+        XCTAssertEqual(try ingest.index.pendingFileDeletions(), [])
+        XCTAssertEqual(try ingest.repair().completed + ingest.repair().removed, 0, "a second start finds nothing to do")
+    }
+
+    func testDataWithoutMetaGroupGetsOne() throws {
+        let ingest = try makeIngest(folder)
+        let full = try DicomFile.read(bytes: try makeInstance(sop: "5.5"))
+        let raw = try DicomFile.encode(full.dataSet, transferSyntax: .implicitVRLittleEndian)
+        let r = try ingest.store(bytes: raw, source: .unknown)
+        let stored = try XCTUnwrap(try ingest.index.storedImage(id: r.outcome.imageId))
+        XCTAssertEqual(stored.transferSyntaxUID, TransferSyntax.implicitVRLittleEndianUID)
+        let back = try DicomFile.read(path: ingest.store.finalPath(forKey: stored.storageKey))
+        XCTAssertEqual(back.meta.string(.mediaStorageSOPInstanceUID), "5.5")
+        XCTAssertEqual(back.dataSet.string(.sopInstanceUID), "5.5")
+    }
+
+    func testValuesWithQuotesAreStoredAsGiven() throws {
+        // Bound parameters only: SQL metacharacters are data.
+        let ingest = try makeIngest(folder)
+        let name = "O'Brien^x'); DROP TABLE images;--"
+        _ = try ingest.store(bytes: try makeInstance(patientName: name, sop: "8.8"), source: .unknown)
+        let names = try ingest.index.db.read { try $0.query("SELECT patient_name FROM patients") }
+        XCTAssertEqual(names.map { $0[0].string }, [name])
+        XCTAssertEqual(try ingest.index.counts().images, 1)
+    }
+
+    func testMigrationsRecordTheSchemaVersion() throws {
+        _ = try makeIngest(folder)
+        let index = try SQLiteIndex(path: folder + "/index.sqlite")
+        XCTAssertEqual(try index.db.withWriter { try $0.scalar("PRAGMA user_version") }, Int64(Migrations.all.count))
+        XCTAssertEqual(try index.db.withWriter { try $0.query("PRAGMA journal_mode").first?.first?.string }, "wal")
+        XCTAssertEqual(try index.db.withWriter { try $0.scalar("PRAGMA foreign_keys") }, 1)
+        // A newer database than the program is refused, not silently used.
+        try index.db.withWriter { try $0.execute("PRAGMA user_version = 999") }
+        XCTAssertThrowsError(try SQLiteIndex(path: folder + "/index.sqlite"))
+    }
+}
