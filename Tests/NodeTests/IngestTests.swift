@@ -15,6 +15,7 @@ final class IngestTests: XCTestCase {
         let stored = try XCTUnwrap(try ingest.index.storedImage(id: r.outcome.imageId))
         XCTAssertEqual(stored.image.sopInstanceUID, "1.2.3.1.1.1")
         XCTAssertEqual(stored.source, Source(type: .user, name: "admin", id: 1))
+        ingest.settle()
         let path = try XCTUnwrap(ingest.store.readablePath(forKey: stored.storageKey))
         XCTAssertTrue(path.hasSuffix(".dcm") && path.contains("/images/"), path)
         XCTAssertEqual([UInt8](FileManager.default.contents(atPath: path)!), bytes)
@@ -26,6 +27,7 @@ final class IngestTests: XCTestCase {
     func testFolderLayoutKeepsFoldersSmall() throws {
         let ingest = try makeIngest(folder)
         for i in 0..<50 { _ = try ingest.store(bytes: try makeInstance(sop: "1.2.9.\(i)"), source: .unknown) }
+        ingest.settle()
         let top = try FileManager.default.contentsOfDirectory(atPath: folder + "/images")
         XCTAssertTrue(top.allSatisfy { $0.count == 2 }, "\(top)")
         XCTAssertEqual(filesUnder(folder + "/images").count, 50)
@@ -40,6 +42,7 @@ final class IngestTests: XCTestCase {
         XCTAssertEqual(first.outcome.imageId, second.outcome.imageId)
         XCTAssertTrue(first.outcome.added)
         XCTAssertFalse(second.outcome.added)
+        ingest.settle()
         XCTAssertEqual(filesUnder(folder + "/images").count, 1, "the replaced file is removed")
         XCTAssertEqual(try ingest.index.counts().images, 1)
         XCTAssertEqual(try ingest.index.pendingFileDeletions(), [])
@@ -50,8 +53,10 @@ final class IngestTests: XCTestCase {
     func testKeepPolicyDiscardsTheNewCopy() throws {
         let ingest = try makeIngest(folder, policy: .keep)
         let first = try ingest.store(bytes: try makeInstance(sop: "1.2.3.9", description: "first"), source: .unknown)
+        ingest.settle()
         let before = filesUnder(folder + "/images")
         let second = try ingest.store(bytes: try makeInstance(sop: "1.2.3.9", description: "second"), source: .unknown)
+        ingest.settle()
         XCTAssertFalse(second.outcome.stored)
         XCTAssertEqual(second.outcome.imageId, first.outcome.imageId)
         XCTAssertEqual(filesUnder(folder + "/images"), before)
@@ -65,6 +70,7 @@ final class IngestTests: XCTestCase {
             guard case NodeError.duplicate = error else { return XCTFail("\(error)") }
             XCTAssertNotEqual((error as! NodeError).storeStatus.rawValue & 0xF000, 0, "a failure status")
         }
+        ingest.settle()
         XCTAssertEqual(filesUnder(folder + "/images").count, 1)
         XCTAssertEqual(filesUnder(folder + "/incoming"), [])
     }
@@ -114,13 +120,22 @@ final class IngestTests: XCTestCase {
         try committed.finishWriting()
         let record = IndexRecord(values: ["sop_instance_uid": "7.1", "study_instance_uid": "7", "series_instance_uid": "7.0"],
                                  transferSyntaxUID: TransferSyntax.explicitVRLittleEndianUID, storageKey: committed.key,
-                                 fileSize: Int64(committed.size), source: .unknown)
+                                 fileSize: Int64(committed.size), crc32: committed.crc32, source: .unknown)
         _ = try ingest.index.add(record, policy: .replace)
+        // 1b. Committed, but the crash came before its data was all on disk (CRC differs): its
+        // store was never acknowledged, so row and file go.
+        let torn = try ingest.store.create()
+        try torn.write(try makeInstance(sop: "7.3"))
+        try torn.finishWriting()
+        _ = try ingest.index.add(IndexRecord(values: ["sop_instance_uid": "7.3", "study_instance_uid": "7", "series_instance_uid": "7.0"],
+                                             transferSyntaxUID: TransferSyntax.explicitVRLittleEndianUID, storageKey: torn.key,
+                                             fileSize: Int64(torn.size), crc32: torn.crc32 ^ 1, source: .unknown), policy: .replace)
         // 2. Crash before the commit: a .part nobody knows (never acknowledged).
         let orphan = try ingest.store.create()
         try orphan.write([1, 2, 3])
         // 3. Crash after a delete's commit, before the unlink.
         let deleted = try ingest.store(bytes: try makeInstance(sop: "7.2"), source: .unknown)
+        ingest.settle()
         let key = try XCTUnwrap(try ingest.index.storedImage(id: deleted.outcome.imageId)).storageKey
         _ = try ingest.index.deleteImages(ids: [deleted.outcome.imageId])
         XCTAssertNotNil(ingest.store.readablePath(forKey: key))
@@ -129,7 +144,9 @@ final class IngestTests: XCTestCase {
         ingest = try makeIngest(folder)
         let r = try ingest.repair()
         XCTAssertEqual(r.completed, 1)
-        XCTAssertEqual(r.removed, 1)
+        XCTAssertEqual(r.removed, 2)
+        XCTAssertNil(try ingest.index.storedImage(sopInstanceUID: "7.3"))
+        XCTAssertNotNil(try ingest.index.storedImage(sopInstanceUID: "7.1"))
         XCTAssertEqual(r.deleted, 1)
         XCTAssertEqual(filesUnder(folder + "/incoming"), [])
         XCTAssertEqual(ingest.store.readablePath(forKey: committed.key), ingest.store.finalPath(forKey: committed.key))
@@ -145,6 +162,7 @@ final class IngestTests: XCTestCase {
         let r = try ingest.store(bytes: raw, source: .unknown)
         let stored = try XCTUnwrap(try ingest.index.storedImage(id: r.outcome.imageId))
         XCTAssertEqual(stored.transferSyntaxUID, TransferSyntax.implicitVRLittleEndianUID)
+        ingest.settle()
         let back = try DicomFile.read(path: ingest.store.finalPath(forKey: stored.storageKey))
         XCTAssertEqual(back.meta.string(.mediaStorageSOPInstanceUID), "5.5")
         XCTAssertEqual(back.dataSet.string(.sopInstanceUID), "5.5")

@@ -17,6 +17,9 @@ public struct IndexRecord: Sendable {
     public var transferSyntaxUID: String
     public var storageKey: String
     public var fileSize: Int64
+    /// CRC-32 of the whole file: start-up repair tells a complete file from one whose data never
+    /// reached the disk.
+    public var crc32: UInt32
     public var source: Source
 
     public var sopInstanceUID: String { values["sop_instance_uid"] ?? "" }
@@ -44,5 +47,6 @@ public protocol MetadataIndex: Sendable {
     func pendingFileDeletions() throws -> [String]
     func fileDeletionsDone(_ keys: [String]) throws
     func hasImage(storageKey: String) throws -> Bool
+    func storedImage(storageKey: String) throws -> StoredImage?
     func counts() throws -> (patients: Int, studies: Int, series: Int, images: Int)
 }

@@ -43,13 +43,13 @@ public final class SQLiteIndex: MetadataIndex, @unchecked Sendable {
             let study = try c.query(Self.studyUpsert, [patient] + values(Self.studyColumns))[0][0]
             let series = try c.query(Self.seriesUpsert, [study] + values(Self.seriesColumns))[0][0]
             let now = Int64(Date().timeIntervalSince1970 * 1000)
-            let fileColumns: [SQLValue] = [.text(record.transferSyntaxUID), .text(record.storageKey), .integer(record.fileSize), .integer(now),
+            let fileColumns: [SQLValue] = [.text(record.transferSyntaxUID), .text(record.storageKey), .integer(record.fileSize), .integer(Int64(record.crc32)), .integer(now),
                                            .text(record.source.type.rawValue), .text(record.source.name), .integer(record.source.id)]
             let imageId: Int64
             var replaced: String? = nil
             if let existing {
                 imageId = existing[0].int!
-                let set = (Self.imageColumns + ["transfer_syntax_uid", "storage_key", "file_size", "created", "source_type", "source_name", "source_id"])
+                let set = (Self.imageColumns + ["transfer_syntax_uid", "storage_key", "file_size", "crc32", "created", "source_type", "source_name", "source_id"])
                     .map { "\($0)=?" }.joined(separator: ",")
                 try c.run("UPDATE images SET series_ref=?, \(set) WHERE id=?", [series] + values(Self.imageColumns) + fileColumns + [.integer(imageId)])
                 if let old = existing[2].string, old != record.storageKey {
@@ -58,7 +58,7 @@ public final class SQLiteIndex: MetadataIndex, @unchecked Sendable {
                 }
                 if existing[1] != series { try Self.removeEmptyParents(seriesRef: existing[1], c) }
             } else {
-                let columns = ["series_ref"] + Self.imageColumns + ["transfer_syntax_uid", "storage_key", "file_size", "created", "source_type", "source_name", "source_id"]
+                let columns = ["series_ref"] + Self.imageColumns + ["transfer_syntax_uid", "storage_key", "file_size", "crc32", "created", "source_type", "source_name", "source_id"]
                 imageId = try c.run("INSERT INTO images (\(columns.joined(separator: ","))) VALUES (\(columns.map { _ in "?" }.joined(separator: ",")))",
                                     [series] + values(Self.imageColumns) + fileColumns)
             }
@@ -81,15 +81,15 @@ public final class SQLiteIndex: MetadataIndex, @unchecked Sendable {
 
     static let storedImageSelect = """
         SELECT id, series_ref, sop_instance_uid, image_type, instance_number, sop_class_uid, transfer_syntax_uid,
-               storage_key, file_size, created, source_type, source_name, source_id FROM images
+               storage_key, file_size, crc32, created, source_type, source_name, source_id FROM images
         """
 
     static func storedImage(_ r: [SQLValue]) -> StoredImage {
         StoredImage(image: Image(id: r[0].int!, seriesId: r[1].int!, sopInstanceUID: r[2].string ?? "", imageType: r[3].string ?? "",
                                  instanceNumber: r[4].string ?? ""),
                     sopClassUID: r[5].string ?? "", transferSyntaxUID: r[6].string ?? "", storageKey: r[7].string ?? "",
-                    fileSize: r[8].int ?? 0, created: r[9].int ?? 0,
-                    source: Source(type: SourceType(rawValue: r[10].string ?? "") ?? .unknown, name: r[11].string ?? "", id: r[12].int ?? -1))
+                    fileSize: r[8].int ?? 0, crc32: UInt32(truncatingIfNeeded: r[9].int ?? 0), created: r[10].int ?? 0,
+                    source: Source(type: SourceType(rawValue: r[11].string ?? "") ?? .unknown, name: r[12].string ?? "", id: r[13].int ?? -1))
     }
 
     public func storedImage(id: Int64) throws -> StoredImage? {
@@ -98,6 +98,10 @@ public final class SQLiteIndex: MetadataIndex, @unchecked Sendable {
 
     public func storedImage(sopInstanceUID: String) throws -> StoredImage? {
         try db.read { try $0.query(Self.storedImageSelect + " WHERE sop_instance_uid=?", [.text(sopInstanceUID)]).first.map(Self.storedImage) }
+    }
+
+    public func storedImage(storageKey: String) throws -> StoredImage? {
+        try db.read { try $0.query(Self.storedImageSelect + " WHERE storage_key=?", [.text(storageKey)]).first.map(Self.storedImage) }
     }
 
     public func storedImages(ids: [Int64]) throws -> [StoredImage] {

@@ -38,6 +38,7 @@ public struct StoreRetrieve: RetrieveHandler {
             ORDER BY se.id, CAST(im.instance_number AS INTEGER), im.id
             """
         let rows = try ingest.index.db.read { try $0.query(sql, parameters) }
+        ingest.settle()  // files acknowledged a moment ago are in their final place
         return rows.compactMap { r in
             guard let key = r[0].string else { return nil }
             // A file that vanished is still offered: its C-STORE sub-operation fails and is

@@ -58,6 +58,7 @@ public final class NodeServer: @unchecked Sendable {
         lock.unlock()
         log.log(.info, "node", "stopping", ["associations": "\(servers.map(\.activeCount).reduce(0, +))"])
         for s in servers { s.stop(waitSeconds: waitSeconds) }
+        ingest.stop()
         log.log(.info, "node", "stopped", [:])
         log.stop()
     }
@@ -156,6 +157,7 @@ public final class NodeServer: @unchecked Sendable {
     /// Returns how many the peer accepted; throws when the peer cannot be reached.
     public func send(imageIds: [Int64], toSCU id: Int64) throws -> (sent: Int, failed: [String]) {
         guard let scu = try listSCUs().first(where: { $0.id == id }) else { throw NodeError.notFound("SCU \(id)") }
+        ingest.settle()
         let files = try index.storedImages(ids: imageIds).map {
             StorableFile(path: store.readablePath(forKey: $0.storageKey) ?? store.finalPath(forKey: $0.storageKey),
                          sopClassUID: $0.sopClassUID, sopInstanceUID: $0.image.sopInstanceUID, transferSyntax: TransferSyntax(uid: $0.transferSyntaxUID))

@@ -29,9 +29,9 @@ public final class FileStore: @unchecked Sendable {
     }
 
     public static func newKey() -> String {
-        var bytes = [UInt8](repeating: 0, count: 16)
-        for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255) }
-        return bytes.map { String(format: "%02x", $0) }.joined()
+        var g = SystemRandomNumberGenerator()
+        let hex = { (v: UInt64) in String(v, radix: 16).leftPadded(to: 16) }
+        return hex(g.next()) + hex(g.next())
     }
 
     static func isKey(_ s: Substring) -> Bool { s.count == 32 && s.allSatisfy { $0.isHexDigit && !$0.isUppercase } }
@@ -56,15 +56,24 @@ public final class FileStore: @unchecked Sendable {
         try IncomingFile(store: self, key: FileStore.newKey())
     }
 
-    /// Moves a committed file to its final place and makes the move durable (fsync of the folder,
-    /// PS: rename is only durable once its directory is synced).
-    func moveIntoPlace(key: String) throws {
-        let folder = folder(forKey: key)
-        try ensureFolder(folder)
-        guard rename(incomingPath(forKey: key), finalPath(forKey: key)) == 0 else {
-            throw NodeError.storage("rename into \(folder) failed: \(String(cString: strerror(errno)))")
+    /// Moves committed files to their final places and makes the moves durable: each folder is
+    /// fsynced once for the batch (a rename is durable only once its directory is synced).
+    func moveIntoPlace(keys: [String]) throws {
+        var folders = Set<String>()
+        for key in keys {
+            let folder = folder(forKey: key)
+            try ensureFolder(folder)
+            guard rename(incomingPath(forKey: key), finalPath(forKey: key)) == 0 else {
+                throw NodeError.storage("rename into \(folder) failed: \(String(cString: strerror(errno)))")
+            }
+            folders.insert(folder)
         }
-        if durable { try syncFolder(folder) }
+        if durable { for f in folders.sorted() { try syncFolder(f) } }
+    }
+
+    /// Makes the entries of new files in `incoming/` durable.
+    func syncIncoming() throws {
+        if durable { try syncFolder(incomingFolder) }
     }
 
     /// Creates `images/ab/cd` on first use; a new folder's entry is synced in its parent.
@@ -107,13 +116,15 @@ public final class FileStore: @unchecked Sendable {
 
 /// A file being written into `incoming/`. Bytes are buffered and written in 128 KiB chunks, with
 /// writeback started as they go so the final fdatasync only waits for the tail.
-public final class IncomingFile {
+public final class IncomingFile: @unchecked Sendable {
     public let key: String
     public let path: String
     unowned let store: FileStore
     private let fd: Int32
     private var buffer: [UInt8] = []
     public private(set) var size = 0
+    /// CRC-32 of everything written so far.
+    public private(set) var crc32: UInt32 = 0
     private var closed = false
 
     init(store: FileStore, key: String) throws {
@@ -125,7 +136,7 @@ public final class IncomingFile {
         buffer.reserveCapacity(256 * 1024)
     }
 
-    deinit { if !closed { close(fd) } }
+    deinit { close() }
 
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
         buffer.append(contentsOf: bytes)
@@ -150,22 +161,109 @@ public final class IncomingFile {
             }
         }
         if store.durable { WriteBack.start(fd: fd, offset: size, length: buffer.count) }
+        crc32 = buffer.withUnsafeBytes { Zlib.crc32($0, initial: crc32) }
         size += buffer.count
         buffer.removeAll(keepingCapacity: true)
     }
 
-    /// Everything written and (when durable) on disk; the file is closed.
-    public func finishWriting() throws {
-        defer { closed = true; close(fd) }
+    /// Everything handed to the kernel (not yet synced); `size` and `crc32` are final.
+    public func completeWrites() throws {
         try flush()
+    }
+
+    /// The data on disk (fdatasync), when the store is durable.
+    public func syncData() throws {
         if store.durable && fdatasync(fd) != 0 {
             throw NodeError.storage("fdatasync \(path): \(String(cString: strerror(errno)))")
         }
     }
 
+    public func close() {
+        if !closed { closed = true; Glibc.close(fd) }
+    }
+
+    /// Everything written and (when durable) on disk; the file is closed.
+    public func finishWriting() throws {
+        defer { close() }
+        try completeWrites()
+        try syncData()
+    }
+
     /// Drops the file (nothing was acknowledged).
     public func discard() {
-        if !closed { closed = true; close(fd) }
+        close()
         unlink(path)
+    }
+}
+
+extension String {
+    func leftPadded(to width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
+}
+
+/// Moves committed files from `incoming/` into place in the background, in batches (one fsync
+/// per folder per batch), so the acknowledgement waits for neither renames nor folder syncs.
+/// Until moved, a file is read from `incoming/` (`FileStore.readablePath`).
+final class FileMover: @unchecked Sendable {
+    private let store: FileStore
+    private let log: NetLogger
+    private let condition = NSCondition()
+    private var pending: [(key: String, replaced: String?)] = []
+    private var busy = false
+    private var stopped = false
+    /// Called with the replaced files removed, to clear their deletion journal rows.
+    var onRemoved: (@Sendable ([String]) -> Void)?
+
+    init(store: FileStore, log: NetLogger) {
+        self.store = store
+        self.log = log
+        let t = Thread { [self] in run() }
+        t.name = "file-mover"
+        t.start()
+    }
+
+    func enqueue(key: String, replaced: String?) {
+        condition.lock()
+        pending.append((key, replaced))
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Waits until every file enqueued so far is in place.
+    func settle() {
+        condition.lock()
+        while !pending.isEmpty || busy { condition.wait() }
+        condition.unlock()
+    }
+
+    func stop() {
+        settle()
+        condition.lock(); stopped = true; condition.broadcast(); condition.unlock()
+    }
+
+    private func run() {
+        while true {
+            condition.lock()
+            while pending.isEmpty && !stopped { condition.wait() }
+            if stopped { condition.unlock(); return }
+            let batch = pending
+            pending.removeAll()
+            busy = true
+            condition.unlock()
+            do {
+                try store.moveIntoPlace(keys: batch.map(\.key))
+            } catch {
+                // The files stay in incoming/ (still readable); start-up repair moves them.
+                log.log(.error, "store", "cannot move files into place; start-up repair will retry", ["count": "\(batch.count)", "error": "\(error)"])
+            }
+            let replaced = batch.compactMap(\.replaced)
+            for key in replaced { store.remove(key: key) }
+            if !replaced.isEmpty { onRemoved?(replaced) }
+            condition.lock()
+            busy = false
+            condition.broadcast()
+            condition.unlock()
+        }
     }
 }
