@@ -8,7 +8,8 @@
 # one after the other, each into a fresh empty folder on free loopback ports, and prints a
 # markdown table: seconds, img/s, MB/s, receiver peak RSS (VmHWM), receiver CPU, ratios of img/s.
 # Every push must exit 0 and leave N Part 10 files ("DICM" at 128) in the receiver's folder;
-# for Orthanc also GET /statistics CountInstances == N. Otherwise the script fails loudly.
+# for Orthanc also GET /statistics CountInstances == N, for dicomnode N rows in index.sqlite's
+# images table (skipped with a warning if that cannot be read). Otherwise the script fails loudly.
 #
 # usage: bench/serve_bench.sh [N] [ROUNDS]        (defaults 2000 and 1; or env N=, ROUNDS=)
 #   ROUNDS > 1 repeats the receivers in rotated order (r1: 1 2 3, r2: 2 3 1, ...) and reports medians.
@@ -182,9 +183,13 @@ push() {
             || receiver_failed "$name" "GET /statistics failed"
     fi
     stop_receiver "$name"
+    if [ -f "$store/index.sqlite" ]; then  # dicomnode serve's index: one row per image
+        count=$(python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("select count(*) from images").fetchone()[0])' \
+            "$store/index.sqlite" 2> /dev/null) || { log "WARNING: could not count the images in $store/index.sqlite"; count=-; }
+    fi
     local stored; stored=$(count_dicom "$store")
     [ "$stored" -eq "$N" ] || receiver_failed "$name" "$stored DICOM files under $store, expected $N"
-    [ "$count" = - ] || [ "$count" -eq "$N" ] || receiver_failed "$name" "/statistics CountInstances=$count, expected $N"
+    [ "$count" = - ] || [ "$count" -eq "$N" ] || receiver_failed "$name" "$count instances in its index, expected $N"
     local secs; secs=$(echo "$s1 - $s0" | bc)
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$name" "$secs" "$stored" "$count" "$rss" "$cpu" "$startup" >> "$runs"
     log "round $round: $name $(printf '%.2f s, %.1f img/s, peak RSS %.1f MiB, CPU %.2f s, startup %.2f s, stop %.2f s' \
@@ -261,5 +266,6 @@ for name in runs:
     print("| " + " | ".join(row) + " |")
 print()
 print("ratios are img/s over the reference's img/s (above 1 = faster); peak RSS is the largest VmHWM over the rounds;"
-      " startup = launch until the first C-ECHO succeeds. Every push stored all files (and Orthanc's CountInstances matched).")
+      " startup = launch until the first C-ECHO succeeds. Every push stored all files, and the indexes"
+      " (Orthanc's /statistics, dicomnode's index.sqlite) counted all instances.")
 PY

@@ -73,11 +73,14 @@ public struct IndexedAttribute: Sendable {
     }
 }
 
-/// `Doe^John^^^` and `Doe^John` are the same name (PS3.5 6.2.1): drop trailing empty components.
+/// `Doe^John^^^` and `Doe^John` are the same name (PS3.5 6.2.1): drop trailing empty components
+/// and trailing empty component groups.
 func trimPersonName(_ s: String) -> String {
-    s.split(separator: "=", omittingEmptySubsequences: false).map { group in
-        var g = Substring(group)
+    var groups = s.split(separator: "=", omittingEmptySubsequences: false).map { group -> Substring in
+        var g = group
         while g.hasSuffix("^") { g = g.dropLast() }
-        return String(g)
-    }.joined(separator: "=").replacingOccurrences(of: "=+$", with: "", options: .regularExpression)
+        return g
+    }
+    while groups.count > 1 && groups.last?.isEmpty == true { groups.removeLast() }
+    return groups.joined(separator: "=")
 }
