@@ -15,6 +15,7 @@ let commands: [String: Command] = [
     "move": MoveCommand(),
     "get": GetCommand(),
     "serve": ServeCommand(),
+    "index-fill": IndexFillCommand(),
 ]
 
 @MainActor func usage() -> String {

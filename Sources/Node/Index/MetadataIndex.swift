@@ -23,6 +23,15 @@ public struct IndexRecord: Sendable {
     public var source: Source
 
     public var sopInstanceUID: String { values["sop_instance_uid"] ?? "" }
+
+    public init(values: [String: String], transferSyntaxUID: String, storageKey: String, fileSize: Int64, crc32: UInt32, source: Source) {
+        self.values = values
+        self.transferSyntaxUID = transferSyntaxUID
+        self.storageKey = storageKey
+        self.fileSize = fileSize
+        self.crc32 = crc32
+        self.source = source
+    }
 }
 
 /// What `MetadataIndex.add` did.

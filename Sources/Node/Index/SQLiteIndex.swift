@@ -27,10 +27,19 @@ public final class SQLiteIndex: MetadataIndex, @unchecked Sendable {
     private static let seriesUpsert = upsertSQL(table: "series", parent: "study_ref", columns: seriesColumns, keys: ["study_ref", "series_instance_uid"])
 
     public func add(_ record: IndexRecord, policy: DuplicatePolicy) throws -> IndexOutcome {
+        try db.write { try insert(record, policy: policy, $0) }
+    }
+
+    /// Many records in one transaction (bulk loads, benchmarks' synthetic indexes).
+    public func addBatch(_ records: [IndexRecord], policy: DuplicatePolicy) throws -> [IndexOutcome] {
+        try db.write { c in try records.map { try insert($0, policy: policy, c) } }
+    }
+
+    private func insert(_ record: IndexRecord, policy: DuplicatePolicy, _ c: SQLiteConnection) throws -> IndexOutcome {
         let uid = record.sopInstanceUID
         guard !uid.isEmpty else { throw NodeError.invalidData("no SOP Instance UID") }
         func values(_ columns: [String]) -> [SQLValue] { columns.map { .text(record.values[$0] ?? "") } }
-        return try db.write { c in
+        do {  // one block: the statements of one image's upsert
             let existing = try c.query("SELECT id, series_ref, storage_key FROM images WHERE sop_instance_uid = ?", [.text(uid)]).first
             if let existing {
                 switch policy {
