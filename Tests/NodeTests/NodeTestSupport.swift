@@ -16,6 +16,7 @@ func makeInstance(patientName: String = "Doe^John", patientID: String = "P1", st
                   series: String = "1.2.3.1.1", sop: String, modality: String = "CT", description: String = "",
                   instanceNumber: Int = 1, studyDate: String = "20240102") throws -> [UInt8] {
     var ds = DataSet()
+    if patientName.unicodeScalars.contains(where: { !$0.isASCII }) { try ds.set(.specificCharacterSet, vr: .CS, string: "ISO_IR 192") }
     try ds.set(.sopClassUID, vr: .UI, string: "1.2.840.10008.5.1.4.1.1.2")
     try ds.set(.sopInstanceUID, vr: .UI, string: sop)
     try ds.set(Tag(0x0008_0020), vr: .DA, string: studyDate)
