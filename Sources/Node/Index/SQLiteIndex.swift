@@ -14,17 +14,27 @@ public final class SQLiteIndex: MetadataIndex, @unchecked Sendable {
     static let seriesColumns = IndexedAttribute.at(.series).map(\.column)
     static let imageColumns = IndexedAttribute.at(.image).map(\.column)
 
-    /// `INSERT … ON CONFLICT (keys) DO UPDATE SET non-keys RETURNING id`: one statement per level,
-    /// non-key columns overwritten by the newest instance (as Slicebox).
-    private static func upsertSQL(table: String, parent: String?, columns: [String], keys: [String]) -> String {
-        let all = (parent.map { [$0] } ?? []) + columns
-        let updates = columns.filter { !keys.contains($0) }.map { "\($0)=excluded.\($0)" }
-        return "INSERT INTO \(table) (\(all.joined(separator: ","))) VALUES (\(all.map { _ in "?" }.joined(separator: ","))) "
-            + "ON CONFLICT (\(keys.joined(separator: ","))) DO UPDATE SET \(updates.isEmpty ? "\(keys[0])=\(keys[0])" : updates.joined(separator: ",")) RETURNING id"
+    /// The id of the row at one level, inserting it or updating its non-key columns only when
+    /// they changed: most instances of a series repeat the same patient, study and series
+    /// values, and an unchanged row is not rewritten (fewer pages in each commit).
+    private static func upsert(table: String, parent: (column: String, value: SQLValue)?, columns: [String], keys: [String],
+                               values: [String: String], _ c: SQLiteConnection) throws -> SQLValue {
+        let keyColumns = (parent.map { [$0.column] } ?? []) + keys
+        let keyValues = (parent.map { [$0.value] } ?? []) + keys.map { SQLValue.text(values[$0] ?? "") }
+        let others = columns.filter { !keys.contains($0) }
+        let otherValues = others.map { SQLValue.text(values[$0] ?? "") }
+        let found = try c.query("SELECT id\(others.map { ", " + $0 }.joined()) FROM \(table) WHERE "
+                                + keyColumns.map { "\($0) = ?" }.joined(separator: " AND "), keyValues).first
+        if let found {
+            if Array(found.dropFirst()) != otherValues {
+                try c.run("UPDATE \(table) SET \(others.map { "\($0) = ?" }.joined(separator: ", ")) WHERE id = ?", otherValues + [found[0]])
+            }
+            return found[0]
+        }
+        let all = keyColumns + others
+        return .integer(try c.run("INSERT INTO \(table) (\(all.joined(separator: ","))) VALUES (\(all.map { _ in "?" }.joined(separator: ",")))",
+                                  keyValues + otherValues))
     }
-    private static let patientUpsert = upsertSQL(table: "patients", parent: nil, columns: patientColumns, keys: ["patient_name", "patient_id"])
-    private static let studyUpsert = upsertSQL(table: "studies", parent: "patient_ref", columns: studyColumns, keys: ["patient_ref", "study_instance_uid"])
-    private static let seriesUpsert = upsertSQL(table: "series", parent: "study_ref", columns: seriesColumns, keys: ["study_ref", "series_instance_uid"])
 
     public func add(_ record: IndexRecord, policy: DuplicatePolicy) throws -> IndexOutcome {
         try db.write { try insert(record, policy: policy, $0) }
@@ -48,9 +58,12 @@ public final class SQLiteIndex: MetadataIndex, @unchecked Sendable {
                 case .replace: break
                 }
             }
-            let patient = try c.query(Self.patientUpsert, values(Self.patientColumns))[0][0]
-            let study = try c.query(Self.studyUpsert, [patient] + values(Self.studyColumns))[0][0]
-            let series = try c.query(Self.seriesUpsert, [study] + values(Self.seriesColumns))[0][0]
+            let patient = try Self.upsert(table: "patients", parent: nil, columns: Self.patientColumns,
+                                          keys: ["patient_name", "patient_id"], values: record.values, c)
+            let study = try Self.upsert(table: "studies", parent: ("patient_ref", patient), columns: Self.studyColumns,
+                                        keys: ["study_instance_uid"], values: record.values, c)
+            let series = try Self.upsert(table: "series", parent: ("study_ref", study), columns: Self.seriesColumns,
+                                         keys: ["series_instance_uid"], values: record.values, c)
             let now = Int64(Date().timeIntervalSince1970 * 1000)
             let fileColumns: [SQLValue] = [.text(record.transferSyntaxUID), .text(record.storageKey), .integer(record.fileSize), .integer(Int64(record.crc32)), .integer(now),
                                            .text(record.source.type.rawValue), .text(record.source.name), .integer(record.source.id)]
@@ -71,9 +84,10 @@ public final class SQLiteIndex: MetadataIndex, @unchecked Sendable {
                 imageId = try c.run("INSERT INTO images (\(columns.joined(separator: ","))) VALUES (\(columns.map { _ in "?" }.joined(separator: ",")))",
                                     [series] + values(Self.imageColumns) + fileColumns)
             }
-            try c.run("INSERT INTO series_sources (series_ref, source_type, source_name, source_id) VALUES (?,?,?,?) "
-                      + "ON CONFLICT (series_ref) DO UPDATE SET source_type=excluded.source_type, source_name=excluded.source_name, source_id=excluded.source_id",
-                      [series, .text(record.source.type.rawValue), .text(record.source.name), .integer(record.source.id)])
+            let source: [SQLValue] = [.text(record.source.type.rawValue), .text(record.source.name), .integer(record.source.id)]
+            if try c.query("SELECT source_type, source_name, source_id FROM series_sources WHERE series_ref = ?", [series]).first != source {
+                try c.run("INSERT OR REPLACE INTO series_sources (series_ref, source_type, source_name, source_id) VALUES (?,?,?,?)", [series] + source)
+            }
             return IndexOutcome(imageId: imageId, added: existing == nil, stored: true, replacedStorageKey: replaced)
         }
     }

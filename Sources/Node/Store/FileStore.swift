@@ -212,6 +212,12 @@ final class FileMover: @unchecked Sendable {
     private var pending: [(key: String, replaced: String?)] = []
     private var busy = false
     private var stopped = false
+    /// Readers waiting in `settle`: move now instead of gathering a batch.
+    private var hurry = 0
+    /// A batch gathers for up to this long (or `batchSize` files): fewer folder syncs, which
+    /// would otherwise compete with the acknowledgements' own syncs for the disk.
+    private let gatherSeconds = 0.1
+    private let batchSize = 64
     /// Called with the replaced files removed, to clear their deletion journal rows.
     var onRemoved: (@Sendable ([String]) -> Void)?
 
@@ -233,7 +239,10 @@ final class FileMover: @unchecked Sendable {
     /// Waits until every file enqueued so far is in place.
     func settle() {
         condition.lock()
+        hurry += 1
+        condition.broadcast()
         while !pending.isEmpty || busy { condition.wait() }
+        hurry -= 1
         condition.unlock()
     }
 
@@ -247,6 +256,8 @@ final class FileMover: @unchecked Sendable {
             condition.lock()
             while pending.isEmpty && !stopped { condition.wait() }
             if stopped { condition.unlock(); return }
+            let deadline = Date().addingTimeInterval(gatherSeconds)
+            while pending.count < batchSize && hurry == 0 && !stopped && Date() < deadline { _ = condition.wait(until: deadline) }
             let batch = pending
             pending.removeAll()
             busy = true
