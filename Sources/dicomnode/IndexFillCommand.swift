@@ -37,7 +37,7 @@ struct IndexFillCommand: Command {
                         "instance_number": "\(i % perSeries + 1)",
                     ]
                     return IndexRecord(values: values, transferSyntaxUID: "1.2.840.10008.1.2.1", storageKey: String(format: "%032x", i) + "\(run)",
-                                       fileSize: 0, crc32: 0, source: Source(type: .import, name: "index-fill", id: -1))
+                                       fileSize: 0, checksum: 0, source: Source(type: .import, name: "index-fill", id: -1))
                 }
                 _ = try index.addBatch(records, policy: .replace)
                 done += n

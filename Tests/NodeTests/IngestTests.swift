@@ -120,16 +120,16 @@ final class IngestTests: XCTestCase {
         try committed.finishWriting()
         let record = IndexRecord(values: ["sop_instance_uid": "7.1", "study_instance_uid": "7", "series_instance_uid": "7.0"],
                                  transferSyntaxUID: TransferSyntax.explicitVRLittleEndianUID, storageKey: committed.key,
-                                 fileSize: Int64(committed.size), crc32: committed.crc32, source: .unknown)
+                                 fileSize: Int64(committed.size), checksum: committed.checksum, source: .unknown)
         _ = try ingest.index.add(record, policy: .replace)
-        // 1b. Committed, but the crash came before its data was all on disk (CRC differs): its
+        // 1b. Committed, but the crash came before its data was all on disk (checksum differs): its
         // store was never acknowledged, so row and file go.
         let torn = try ingest.store.create()
         try torn.write(try makeInstance(sop: "7.3"))
         try torn.finishWriting()
         _ = try ingest.index.add(IndexRecord(values: ["sop_instance_uid": "7.3", "study_instance_uid": "7", "series_instance_uid": "7.0"],
                                              transferSyntaxUID: TransferSyntax.explicitVRLittleEndianUID, storageKey: torn.key,
-                                             fileSize: Int64(torn.size), crc32: torn.crc32 ^ 1, source: .unknown), policy: .replace)
+                                             fileSize: Int64(torn.size), checksum: torn.checksum ^ 1, source: .unknown), policy: .replace)
         // 2. Crash before the commit: a .part nobody knows (never acknowledged).
         let orphan = try ingest.store.create()
         try orphan.write([1, 2, 3])
@@ -187,5 +187,29 @@ final class IngestTests: XCTestCase {
         // A newer database than the program is refused, not silently used.
         try index.db.withWriter { try $0.execute("PRAGMA user_version = 999") }
         XCTAssertThrowsError(try SQLiteIndex(path: folder + "/index.sqlite"))
+    }
+}
+
+final class ChecksumTests: XCTestCase {
+    func testChunkingDoesNotChangeTheValueAndChangesAreSeen() {
+        var bytes = [UInt8](repeating: 0, count: 100_003)
+        for i in bytes.indices { bytes[i] = UInt8(truncatingIfNeeded: i &* 2654435761 >> 13) }
+        let whole = Checksum.of(bytes)
+        for chunk in [1, 7, 31, 32, 33, 4096, 65_537] {
+            var c = Checksum()
+            var i = 0
+            while i < bytes.count {
+                let n = min(chunk, bytes.count - i)
+                bytes[i..<(i + n)].withUnsafeBytes { c.update($0) }
+                i += n
+            }
+            XCTAssertEqual(c.value, whole, "chunk \(chunk)")
+        }
+        // A torn write: one zeroed 4 KiB block, a flipped bit, a lost tail, a zero-filled file.
+        var zeroed = bytes; for i in 8192..<12288 { zeroed[i] = 0 }
+        var flipped = bytes; flipped[50_000] ^= 1
+        let variants = [zeroed, flipped, Array(bytes.dropLast(1)), [UInt8](repeating: 0, count: bytes.count)]
+        for v in variants { XCTAssertNotEqual(Checksum.of(v), whole) }
+        XCTAssertNotEqual(Checksum.of([]), Checksum.of([0]))
     }
 }

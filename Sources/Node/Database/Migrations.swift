@@ -54,7 +54,7 @@ enum Migrations {
             transfer_syntax_uid TEXT NOT NULL,
             storage_key TEXT NOT NULL UNIQUE,
             file_size INTEGER NOT NULL,
-            crc32 INTEGER NOT NULL,
+            checksum INTEGER NOT NULL,
             created INTEGER NOT NULL,
             source_type TEXT NOT NULL,
             source_name TEXT NOT NULL DEFAULT '',

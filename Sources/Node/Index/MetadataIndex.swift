@@ -17,19 +17,19 @@ public struct IndexRecord: Sendable {
     public var transferSyntaxUID: String
     public var storageKey: String
     public var fileSize: Int64
-    /// CRC-32 of the whole file: start-up repair tells a complete file from one whose data never
-    /// reached the disk.
-    public var crc32: UInt32
+    /// `Checksum` of the whole file: start-up repair tells a complete file from one whose data
+    /// never reached the disk.
+    public var checksum: UInt64
     public var source: Source
 
     public var sopInstanceUID: String { values["sop_instance_uid"] ?? "" }
 
-    public init(values: [String: String], transferSyntaxUID: String, storageKey: String, fileSize: Int64, crc32: UInt32, source: Source) {
+    public init(values: [String: String], transferSyntaxUID: String, storageKey: String, fileSize: Int64, checksum: UInt64, source: Source) {
         self.values = values
         self.transferSyntaxUID = transferSyntaxUID
         self.storageKey = storageKey
         self.fileSize = fileSize
-        self.crc32 = crc32
+        self.checksum = checksum
         self.source = source
     }
 }

@@ -59,7 +59,7 @@ public struct StoredImage: Sendable, Equatable {
     public var transferSyntaxUID: String
     public var storageKey: String
     public var fileSize: Int64
-    public var crc32: UInt32
+    public var checksum: UInt64
     public var created: Int64
     public var source: Source
 }

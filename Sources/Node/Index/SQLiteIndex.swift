@@ -65,13 +65,13 @@ public final class SQLiteIndex: MetadataIndex, @unchecked Sendable {
             let series = try Self.upsert(table: "series", parent: ("study_ref", study), columns: Self.seriesColumns,
                                          keys: ["series_instance_uid"], values: record.values, c)
             let now = Int64(Date().timeIntervalSince1970 * 1000)
-            let fileColumns: [SQLValue] = [.text(record.transferSyntaxUID), .text(record.storageKey), .integer(record.fileSize), .integer(Int64(record.crc32)), .integer(now),
+            let fileColumns: [SQLValue] = [.text(record.transferSyntaxUID), .text(record.storageKey), .integer(record.fileSize), .integer(Int64(bitPattern: record.checksum)), .integer(now),
                                            .text(record.source.type.rawValue), .text(record.source.name), .integer(record.source.id)]
             let imageId: Int64
             var replaced: String? = nil
             if let existing {
                 imageId = existing[0].int!
-                let set = (Self.imageColumns + ["transfer_syntax_uid", "storage_key", "file_size", "crc32", "created", "source_type", "source_name", "source_id"])
+                let set = (Self.imageColumns + ["transfer_syntax_uid", "storage_key", "file_size", "checksum", "created", "source_type", "source_name", "source_id"])
                     .map { "\($0)=?" }.joined(separator: ",")
                 try c.run("UPDATE images SET series_ref=?, \(set) WHERE id=?", [series] + values(Self.imageColumns) + fileColumns + [.integer(imageId)])
                 if let old = existing[2].string, old != record.storageKey {
@@ -80,7 +80,7 @@ public final class SQLiteIndex: MetadataIndex, @unchecked Sendable {
                 }
                 if existing[1] != series { try Self.removeEmptyParents(seriesRef: existing[1], c) }
             } else {
-                let columns = ["series_ref"] + Self.imageColumns + ["transfer_syntax_uid", "storage_key", "file_size", "crc32", "created", "source_type", "source_name", "source_id"]
+                let columns = ["series_ref"] + Self.imageColumns + ["transfer_syntax_uid", "storage_key", "file_size", "checksum", "created", "source_type", "source_name", "source_id"]
                 imageId = try c.run("INSERT INTO images (\(columns.joined(separator: ","))) VALUES (\(columns.map { _ in "?" }.joined(separator: ",")))",
                                     [series] + values(Self.imageColumns) + fileColumns)
             }
@@ -104,14 +104,14 @@ public final class SQLiteIndex: MetadataIndex, @unchecked Sendable {
 
     static let storedImageSelect = """
         SELECT id, series_ref, sop_instance_uid, image_type, instance_number, sop_class_uid, transfer_syntax_uid,
-               storage_key, file_size, crc32, created, source_type, source_name, source_id FROM images
+               storage_key, file_size, checksum, created, source_type, source_name, source_id FROM images
         """
 
     static func storedImage(_ r: [SQLValue]) -> StoredImage {
         StoredImage(image: Image(id: r[0].int!, seriesId: r[1].int!, sopInstanceUID: r[2].string ?? "", imageType: r[3].string ?? "",
                                  instanceNumber: r[4].string ?? ""),
                     sopClassUID: r[5].string ?? "", transferSyntaxUID: r[6].string ?? "", storageKey: r[7].string ?? "",
-                    fileSize: r[8].int ?? 0, crc32: UInt32(truncatingIfNeeded: r[9].int ?? 0), created: r[10].int ?? 0,
+                    fileSize: r[8].int ?? 0, checksum: UInt64(bitPattern: r[9].int ?? 0), created: r[10].int ?? 0,
                     source: Source(type: SourceType(rawValue: r[11].string ?? "") ?? .unknown, name: r[12].string ?? "", id: r[13].int ?? -1))
     }
 

@@ -5,16 +5,16 @@ import DicomNet
 /// The one way into the store. Every door (C-STORE, REST upload, watched folder, box) ends here,
 /// so durability, deduplication and indexing are written once:
 ///
-/// 1. bytes → `incoming/<key>.part` as they arrive (writeback started early), CRC-32 computed;
+/// 1. bytes → `incoming/<key>.part` as they arrive (writeback started early), checksum computed;
 /// 2. structure checked to the end, identity checked;
 /// 3. at once, in parallel: fdatasync of the file, fsync of `incoming/`, and the index
-///    transaction (SQLite WAL, fsynced at commit) whose row names the key, size and CRC;
+///    transaction (SQLite WAL, fsynced at commit) whose row names the key, size and checksum;
 /// 4. when all three are done, the caller acknowledges (C-STORE response, HTTP 201);
 /// 5. in the background, files are renamed into `images/…` in batches, one folder fsync each.
 ///
-/// Start-up repair keeps the index the truth: a `.part` whose row exists and whose size and CRC
+/// Start-up repair keeps the index the truth: a `.part` whose row exists and whose size and checksum
 /// match was committed (and maybe acknowledged) and is moved into place; a `.part` without a row,
-/// or whose data did not all reach the disk before a crash (CRC mismatch), was never acknowledged
+/// or whose data did not all reach the disk before a crash (checksum mismatch), was never acknowledged
 /// and is removed with its row. Running the three syncs side by side makes the wait one disk
 /// flush long instead of three.
 public final class Ingest: @unchecked Sendable {
@@ -82,7 +82,7 @@ public final class Ingest: @unchecked Sendable {
             values["sop_instance_uid"] = sopInstance
             values["sop_class_uid"] = sopClass
             record = IndexRecord(values: values, transferSyntaxUID: parsed.transferSyntax.uid, storageKey: file.key,
-                                 fileSize: Int64(file.size), crc32: file.crc32, source: source)
+                                 fileSize: Int64(file.size), checksum: file.checksum, source: source)
         } catch {
             file.discard()
             throw (error as? NodeError) ?? NodeError.storage("\(error)")
@@ -166,7 +166,7 @@ public final class Ingest: @unchecked Sendable {
             let path = store.incomingPath(forKey: key)
             if let image = try index.storedImage(storageKey: key) {
                 if let bytes = FileManager.default.contents(atPath: path), Int64(bytes.count) == image.fileSize,
-                   bytes.withUnsafeBytes({ Zlib.crc32($0) }) == image.crc32 {
+                   Checksum.of([UInt8](bytes)) == image.checksum {
                     completed.append(key)
                     log.log(.warning, "store", "repair: moving a committed image into place", ["key": key, "image": "\(image.image.id)",
                                                                                                "sop": image.image.sopInstanceUID])

@@ -123,8 +123,9 @@ public final class IncomingFile: @unchecked Sendable {
     private let fd: Int32
     private var buffer: [UInt8] = []
     public private(set) var size = 0
-    /// CRC-32 of everything written so far.
-    public private(set) var crc32: UInt32 = 0
+    /// `Checksum` of everything written so far.
+    private var running = Checksum()
+    public var checksum: UInt64 { running.value }
     private var closed = false
 
     init(store: FileStore, key: String) throws {
@@ -161,12 +162,12 @@ public final class IncomingFile: @unchecked Sendable {
             }
         }
         if store.durable { WriteBack.start(fd: fd, offset: size, length: buffer.count) }
-        crc32 = buffer.withUnsafeBytes { Zlib.crc32($0, initial: crc32) }
+        buffer.withUnsafeBytes { running.update($0) }
         size += buffer.count
         buffer.removeAll(keepingCapacity: true)
     }
 
-    /// Everything handed to the kernel (not yet synced); `size` and `crc32` are final.
+    /// Everything handed to the kernel (not yet synced); `size` and `checksum` are final.
     public func completeWrites() throws {
         try flush()
     }
