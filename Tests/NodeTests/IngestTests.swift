@@ -28,11 +28,20 @@ final class IngestTests: XCTestCase {
         let ingest = try makeIngest(folder)
         for i in 0..<50 { _ = try ingest.store(bytes: try makeInstance(sop: "1.2.9.\(i)"), source: .unknown) }
         ingest.settle()
-        let top = try FileManager.default.contentsOfDirectory(atPath: folder + "/images")
-        XCTAssertTrue(top.allSatisfy { $0.count == 2 }, "\(top)")
-        XCTAssertEqual(filesUnder(folder + "/images").count, 50)
-        // Two levels of 256: each leaf folder holds few files.
-        for f in filesUnder(folder + "/images") { XCTAssertEqual(f.split(separator: "/").count, 3, f) }
+        let files = filesUnder(folder + "/images")
+        XCTAssertEqual(files.count, 50)
+        // images/YYYY/MMDD/HHMMnnn/<key>.dcm, files that arrive together share a folder.
+        for f in files {
+            let parts = f.split(separator: "/")
+            XCTAssertEqual(parts.count, 4, f)
+            XCTAssertEqual(parts.map(\.count).prefix(3), [4, 4, 7], f)
+        }
+        XCTAssertLessThanOrEqual(Set(files.map { $0.split(separator: "/").dropLast().joined(separator: "/") }).count, 2)
+        // No folder takes more than `filesPerFolder` keys.
+        var perFolder: [String: Int] = [:]
+        for _ in 0..<(2 * FileStore.filesPerFolder + 10) { perFolder[ingest.store.folder(forKey: ingest.store.newKey()), default: 0] += 1 }
+        XCTAssertGreaterThanOrEqual(perFolder.count, 3)
+        XCTAssertLessThanOrEqual(perFolder.values.max() ?? 0, FileStore.filesPerFolder)
     }
 
     func testReplacePolicyKeepsIdAndLeavesOneFile() throws {
