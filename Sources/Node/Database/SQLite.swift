@@ -172,6 +172,7 @@ public final class Database: @unchecked Sendable {
     }
 
     /// Runs `body` in one write transaction (BEGIN IMMEDIATE … COMMIT), rolled back if it throws.
+    @discardableResult
     public func write<T>(_ body: (SQLiteConnection) throws -> T) throws -> T {
         writeLock.lock(); defer { writeLock.unlock() }
         try writer.execute("BEGIN IMMEDIATE")
