@@ -9,18 +9,8 @@ final class MetadataQueryTests: XCTestCase {
     override func setUpWithError() throws {
         folder = makeTemporaryFolder("query")
         ingest = try makeIngest(folder)
-        // Three patients; Bravo has two studies; one study has an MR and a CT series.
-        let rows: [(String, String, String, String, String, String)] = [
-            ("Alpha^Ann", "P1", "1.1", "1.1.1", "CT", "20230105"),
-            ("Bravo^Bob", "P2", "2.1", "2.1.1", "MR", "20240210"),
-            ("Bravo^Bob", "P2", "2.2", "2.2.1", "CT", "20240315"),
-            ("Bravo^Bob", "P2", "2.2", "2.2.2", "MR", "20240315"),
-            ("Charlie^O'Neil", "P3", "3.1", "3.1.1", "US", "20250101"),
-        ]
-        for (i, r) in rows.enumerated() {
-            _ = try ingest.store(bytes: try makeInstance(patientName: r.0, patientID: r.1, study: r.2, series: r.3, sop: r.3 + ".1",
-                                                         modality: r.4, studyDate: r.5),
-                                 source: Source(type: i < 2 ? .scp : .user, name: "src", id: i < 2 ? 7 : 1))
+        try seedThreePatients(ingest, thirdPatient: "Charlie^O'Neil") { i in
+            Source(type: i < 2 ? .scp : .user, name: "src", id: i < 2 ? 7 : 1)
         }
     }
     override func tearDown() { ingest?.stop(); try? FileManager.default.removeItem(atPath: folder) }

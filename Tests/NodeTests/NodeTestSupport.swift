@@ -53,3 +53,23 @@ func filesUnder(_ folder: String) -> [String] {
         return FileManager.default.fileExists(atPath: folder + "/" + $0, isDirectory: &d) && !d.boolValue
     }.sorted()
 }
+
+/// Three patients; Bravo has two studies, one of them with a CT and an MR series. The third
+/// patient's name is `thirdPatient` (a quote, non-ASCII letters, …). Each series gets
+/// `perSeries` instances `<series>.1`, `<series>.2`, …; `source` picks each series' source.
+func seedThreePatients(_ ingest: Ingest, thirdPatient: String, perSeries: Int = 1,
+                       source: (Int) -> Source = { _ in .unknown }) throws {
+    let rows: [(String, String, String, String, String, String)] = [
+        ("Alpha^Ann", "P1", "1.1", "1.1.1", "CT", "20230105"),
+        ("Bravo^Bob", "P2", "2.1", "2.1.1", "MR", "20240210"),
+        ("Bravo^Bob", "P2", "2.2", "2.2.1", "CT", "20240315"),
+        ("Bravo^Bob", "P2", "2.2", "2.2.2", "MR", "20240315"),
+        (thirdPatient, "P3", "3.1", "3.1.1", "US", "20250101"),
+    ]
+    for (n, r) in rows.enumerated() {
+        for i in 1...perSeries {
+            _ = try ingest.store(bytes: try makeInstance(patientName: r.0, patientID: r.1, study: r.2, series: r.3, sop: r.3 + ".\(i)",
+                                                         modality: r.4, instanceNumber: i, studyDate: r.5), source: source(n))
+        }
+    }
+}

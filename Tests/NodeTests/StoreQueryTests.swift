@@ -14,19 +14,7 @@ final class StoreQueryTests: XCTestCase {
         folder = makeTemporaryFolder("cfind")
         ingest = try makeIngest(folder)
         query = StoreQuery(index: ingest.index, retrieveAETitle: "NODE")
-        let rows: [(String, String, String, String, String, String)] = [
-            ("Alpha^Ann", "P1", "1.1", "1.1.1", "CT", "20230105"),
-            ("Bravo^Bob", "P2", "2.1", "2.1.1", "MR", "20240210"),
-            ("Bravo^Bob", "P2", "2.2", "2.2.1", "CT", "20240315"),
-            ("Bravo^Bob", "P2", "2.2", "2.2.2", "MR", "20240315"),
-            ("Müller^Jürgen", "P3", "3.1", "3.1.1", "US", "20250101"),
-        ]
-        for r in rows {
-            for i in 1...2 {
-                _ = try ingest.store(bytes: try makeInstance(patientName: r.0, patientID: r.1, study: r.2, series: r.3, sop: r.3 + ".\(i)",
-                                                             modality: r.4, instanceNumber: i, studyDate: r.5), source: .unknown)
-            }
-        }
+        try seedThreePatients(ingest, thirdPatient: "Müller^Jürgen", perSeries: 2)
     }
     override func tearDown() { ingest?.stop(); try? FileManager.default.removeItem(atPath: folder) }
 

@@ -26,6 +26,12 @@ public struct DicomDate: Sendable, Hashable, Comparable, CustomStringConvertible
         self.year = year; self.month = month; self.day = day
     }
 
+    /// The day `days` after 1970-01-01 (proleptic Gregorian); nil outside years 0–9999.
+    public init?(daysSince1970 days: Int64) {
+        let (y, m, d) = DateText.civilFromDays(days)
+        self.init(year: y, month: m, day: d)
+    }
+
     public init?(_ text: String) {
         let u = DateText.trimmed(text)
         let y, m, d: Int?

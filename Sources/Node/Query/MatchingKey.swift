@@ -339,18 +339,8 @@ public struct MatchingKey: Sendable {
     private static func dateText(_ micros: Int64) -> String? {
         let perDay: Int64 = 86_400_000_000
         let days = micros >= 0 ? micros / perDay : (micros + 1) / perDay - 1
-        // civil_from_days (H. Hinnant).
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
-        guard (0...9999).contains(y) else { return nil }
-        return pad(Int(y), 4) + pad(Int(m), 2) + pad(Int(d), 2)
+        guard let date = DicomDate(daysSince1970: days) else { return nil }
+        return pad(date.year, 4) + pad(date.month, 2) + pad(date.day, 2)
     }
     /// LIKE pattern for a literal or wildcard value: `%`, `_` and `\` escaped with `\`.
     private static func likePattern(_ value: String, wildcards: Bool) -> String {
