@@ -19,12 +19,12 @@ python3 bench/gen_small.py "$W/a" "$N" --seed a >&2
 python3 bench/gen_small.py "$W/b" "$N" --seed b >&2
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 
-start_node() {  # waits for "node ready", prints the milliseconds it took
+start_node() {  # waits for "node ready"; STARTUP_MS = how long that took
     local t0; t0=$(date +%s%N)
-    "$BIN" serve --data "$W/data" --port "$PORT" --http-port 0 2>>"$W/serve.log" &
+    "$BIN" serve --data "$W/data" --port "$PORT" >/dev/null 2>>"$W/serve.log" &
     NODE=$!
-    until grep -q "node ready" "$W/serve.log" 2>/dev/null; do sleep 0.01; kill -0 $NODE || { cat "$W/serve.log" >&2; exit 1; }; done
-    echo $(( ($(date +%s%N) - t0) / 1000000 ))
+    until grep -q "node ready" "$W/serve.log" 2>/dev/null; do sleep 0.005; kill -0 $NODE || { cat "$W/serve.log" >&2; exit 1; }; done
+    STARTUP_MS=$(( ($(date +%s%N) - t0) / 1000000 ))
 }
 stop_node() { kill -TERM $NODE; wait $NODE || true; : > "$W/serve.log"; }
 push() {  # prints images/s
@@ -35,16 +35,17 @@ push() {  # prints images/s
 }
 count() { python3 -c "import sqlite3; print(sqlite3.connect('$W/data/index.sqlite').execute('select count(*) from images').fetchone()[0])"; }
 
-start_node >/dev/null
+start_node
 r_small=$(push "$W/a"); stop_node
 c1=$(count)
 "$BIN" index-fill --data "$W/data" --count $((AT - c1)) >&2
-start_node >/dev/null
+start_node
 r_large=$(push "$W/b"); stop_node
 c2=$(count)
 "$BIN" index-fill --data "$W/data" --count $((STARTUP_AT - c2)) >&2
 c3=$(count)
-t_start=$(start_node)
+start_node
+t_start=$STARTUP_MS
 ms_ready=$(grep -o 'startup_ms=[0-9]*' "$W/serve.log" | tail -1 | cut -d= -f2)
 stop_node
 echo
