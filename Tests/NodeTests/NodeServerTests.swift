@@ -147,6 +147,13 @@ final class NodeServerTests: XCTestCase {
         XCTAssertGreaterThan(try node.index.logEntries(subject: "node").count, 0, "start-up is logged")
         try node.index.clearLog()
         XCTAssertEqual(try node.index.logEntries().count, 0)
+        // Retention: only the newest entries stay.
+        let small = NodeLog(minimumLevel: .error, retention: 5)
+        small.persist(to: node.index, interval: 3600)
+        for i in 0..<12 { small.log(.info, "test", "entry \(i)", [:]) }
+        small.flush()
+        XCTAssertEqual(try node.index.logEntries(count: 100, subject: "test").map(\.message), (7..<12).reversed().map { "entry \($0)" })
+        small.stop()
     }
 
     func testConfigDefaultsPartialFilesAndTypos() throws {

@@ -11,8 +11,13 @@ public final class NodeLog: NetLogger, @unchecked Sendable {
     private weak var index: SQLiteIndex?
     private var timer: DispatchSourceTimer?
 
-    public init(minimumLevel: NetLogLevel = .info) {
+    /// The table keeps the newest this many entries (one per C-STORE adds up: a million images
+    /// must not mean a million log rows forever).
+    public let retention: Int
+
+    public init(minimumLevel: NetLogLevel = .info, retention: Int = 100_000) {
         stderr = StderrLogger(minimumLevel: minimumLevel)
+        self.retention = retention
     }
 
     /// Starts persisting to `index` (flushed every `interval` seconds and by `flush()`).
@@ -47,10 +52,12 @@ public final class NodeLog: NetLogger, @unchecked Sendable {
         guard let index, !batch.isEmpty else { return }
         do {
             try index.db.write { c in
+                var last: Int64 = 0
                 for (created, type, subject, message) in batch {
-                    try c.run("INSERT INTO log_entries (created, entry_type, subject, message) VALUES (?,?,?,?)",
-                              [.integer(created), .text(type.rawValue), .text(subject), .text(message)])
+                    last = try c.run("INSERT INTO log_entries (created, entry_type, subject, message) VALUES (?,?,?,?)",
+                                     [.integer(created), .text(type.rawValue), .text(subject), .text(message)])
                 }
+                try c.run("DELETE FROM log_entries WHERE id <= ?", [.integer(last - Int64(retention))])
             }
         } catch {
             stderr.log(.error, "log", "cannot persist log entries", ["count": "\(batch.count)", "error": "\(error)"])
