@@ -26,5 +26,6 @@ let package = Package(
         .testTarget(name: "CodecTests", dependencies: ["Codec", "TestPeers"]),
         .testTarget(name: "DicomNetTests", dependencies: ["DicomNet", "Codec", "TestPeers"]),
         .testTarget(name: "NodeTests", dependencies: ["Node", "DicomNet", "Codec", "TestPeers"]),
+        .testTarget(name: "RestBridgeTests", dependencies: ["RestBridge", "Node", "DicomNet", "TestPeers"]),
     ]
 )

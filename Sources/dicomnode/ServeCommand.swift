@@ -1,5 +1,6 @@
 import Foundation
 import Node
+import RestBridge
 
 /// `dicomnode serve`: the node with its store, index and SCPs, until SIGINT or SIGTERM.
 struct ServeCommand: Command {
@@ -9,7 +10,8 @@ struct ServeCommand: Command {
 
     Runs the node on its embedded defaults: data folder ./data (SQLite index, images),
     DICOM SCP on 127.0.0.1:11112 with AE title DICOMNODE, accepting every storage SOP class and
-    Query/Retrieve (Patient and Study Root: C-FIND, C-MOVE, C-GET). Every C-STORE is answered
+    Query/Retrieve (Patient and Study Root: C-FIND, C-MOVE, C-GET), and HTTP on 127.0.0.1:5000
+    (GET /api/system/health so far; the REST APIs are being added). Every C-STORE is answered
     only after the image is written, fsynced and indexed. SIGINT/SIGTERM stop it gracefully:
     no new associations, open ones finish.
 
@@ -19,7 +21,7 @@ struct ServeCommand: Command {
       --host ADDR         address of the DICOM and HTTP listeners (default 127.0.0.1)
       --port PORT         DICOM port (default 11112)
       --ae AE             our AE title (default DICOMNODE)
-      --http-port PORT    HTTP port (default 5000)
+      --http-port PORT    HTTP port (default 5000; 0 picks a free one)
       --duplicates POLICY what a re-sent SOP Instance UID does: replace (default), keep, reject
       --move-destination AE=HOST:PORT   a C-MOVE destination (repeatable via commas)
       --log-level LEVEL   debug, info (default), warning, error
@@ -52,6 +54,8 @@ struct ServeCommand: Command {
             signal(SIGPIPE, SIG_IGN)
             let node = try NodeServer(config: config)
             try node.start()
+            let http = RestBridge(node: node)
+            try http.start()
             // Graceful shutdown on SIGINT/SIGTERM: handled on a queue, not in the signal handler.
             let stopping = DispatchSemaphore(value: 0)
             var sources: [DispatchSourceSignal] = []
@@ -63,6 +67,7 @@ struct ServeCommand: Command {
                 sources.append(s)
             }
             stopping.wait()
+            http.stop()
             node.stop()
             _ = sources
             return 0
