@@ -15,18 +15,10 @@ enum TestSupport {
     /// The folder of pydicom's own test data (`pydicom/data`). pydicom is a required test peer:
     /// its absence fails the test instead of skipping it.
     static func pydicomDataDir() throws -> String {
-        let (status, out, err) = try run("python3", ["-c", "import pydicom, os; print(os.path.join(os.path.dirname(pydicom.__file__), 'data'))"])
-        guard status == 0 else {
-            throw XCTSkipFailure("pydicom is not importable (run scripts/install-test-peers.sh): \(err)")
-        }
-        return String(decoding: out, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        (try PeerTools.pydicomTestFiles() as NSString).deletingLastPathComponent
     }
 
-    static func temporaryDirectory(_ name: String) -> String {
-        let dir = NSTemporaryDirectory() + "dicomnode-\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        return dir
-    }
+    static func temporaryDirectory(_ name: String) -> String { PeerTools.temporaryDirectory(name) }
 }
 
 /// An error that fails (never skips) a test whose peer is missing.

@@ -9,61 +9,24 @@ import TestPeers
 enum NetTestSupport {
     static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    static func pydicomTestFiles() throws -> String {
-        let (status, out, err) = try run("/usr/bin/env", ["python3", "-c", "import pydicom, os; print(os.path.join(os.path.dirname(pydicom.__file__), 'data', 'test_files'))"])
-        guard status == 0 else { throw PeerMissing("pydicom is not importable (run scripts/install-test-peers.sh): \(err)") }
-        return String(decoding: out, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-
-    static func requireTool(_ path: String) throws {
-        guard FileManager.default.isExecutableFile(atPath: path) else { throw PeerMissing("\(path) is missing: run scripts/install-test-peers.sh") }
-    }
-
-    static func temporaryDirectory(_ name: String) -> String {
-        let dir = NSTemporaryDirectory() + "dicomnet-\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        return dir
-    }
-
+    // The generic helpers live in TestPeers (shared with NodeTests); these forward to them.
+    static func pydicomTestFiles() throws -> String { try PeerTools.pydicomTestFiles() }
+    static func requireTool(_ path: String) throws { try PeerTools.requireTool(path) }
+    static func temporaryDirectory(_ name: String) -> String { PeerTools.temporaryDirectory(name, prefix: "dicomnet") }
     /// A port nobody listens on right now (bind 0, read it, close).
-    static func freePort() throws -> UInt16 {
-        let l = try TCPListener(host: "127.0.0.1", port: 0)
-        let p = l.port
-        l.close()
-        return p
-    }
-
+    static func freePort() throws -> UInt16 { try PeerTools.freePort() }
     /// DCMTK 3.6.7 leaves Nagle on unless TCP_NODELAY=1 is in its environment (11 img/s instead of ~400).
-    static func peerEnvironment(_ extra: [String: String]) -> [String: String] {
-        PeerProcess.environment(adding: ["TCP_NODELAY": "1"].merging(extra) { $1 })
-    }
-
+    static func peerEnvironment(_ extra: [String: String]) -> [String: String] { PeerTools.peerEnvironment(extra) }
     @discardableResult
     static func run(_ exe: String, _ args: [String], env: [String: String] = [:]) throws -> (Int32, Data, String) {
-        try PeerProcess.run(exe, args, environment: peerEnvironment(env))
+        try PeerTools.run(exe, args, env: env)
     }
-
     /// Starts a long-running peer (e.g. DCMTK storescp); the caller terminates it.
     static func spawn(_ exe: String, _ args: [String], env: [String: String] = [:]) throws -> Process {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: exe)
-        p.arguments = args
-        p.environment = peerEnvironment(env)
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        return p
+        try PeerTools.spawn(exe, args, env: env)
     }
-
     /// Waits until something accepts connections on `port`.
-    static func waitForPort(_ port: UInt16, seconds: Double = 10) throws {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if let s = try? TCPSocket.connect(host: "127.0.0.1", port: port, timeout: 1) { s.close(); return }
-            usleep(50_000)
-        }
-        throw PeerMissing("nothing listens on port \(port) after \(seconds) s")
-    }
+    static func waitForPort(_ port: UInt16, seconds: Double = 10) throws { try PeerTools.waitForPort(port, seconds: seconds) }
 
     /// Uncompressed single-frame test files of pydicom, small enough for quick interop runs.
     static func sampleFiles() throws -> [String] {
@@ -73,10 +36,8 @@ enum NetTestSupport {
     }
 }
 
-struct PeerMissing: Error, CustomStringConvertible {
-    let description: String
-    init(_ d: String) { description = d }
-}
+/// TestPeers' error, by its old name for the files of this target that do not import TestPeers.
+typealias PeerMissing = TestPeers.PeerMissing
 
 /// Collects log lines so tests can check what was logged.
 final class TestLogger: NetLogger, @unchecked Sendable {

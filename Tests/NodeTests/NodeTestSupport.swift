@@ -1,12 +1,9 @@
 import XCTest
 import Foundation
+import TestPeers
 
 /// A fresh temporary folder per test, removed afterwards.
-func makeTemporaryFolder(_ name: String = "node") -> String {
-    let path = NSTemporaryDirectory() + "dicomnode-\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-    try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
-}
+func makeTemporaryFolder(_ name: String = "node") -> String { PeerTools.temporaryDirectory(name) }
 
 import Codec
 @testable import Node

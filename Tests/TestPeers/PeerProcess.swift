@@ -4,9 +4,11 @@ import Foundation
 /// collects their output. Shared by every test target so there is one way to do it.
 public enum PeerProcess {
     /// Runs `executable` to the end; returns its status, stdout and stderr. Both pipes are read
-    /// at once so a chatty child cannot block on a full pipe.
+    /// at once so a chatty child cannot block on a full pipe. With a `timeout`, a child still
+    /// running after that many seconds is killed (SIGKILL), so a hung peer cannot hang the test.
     @discardableResult
-    public static func run(_ executable: String, _ args: [String], environment: [String: String]? = nil) throws -> (Int32, Data, String) {
+    public static func run(_ executable: String, _ args: [String], environment: [String: String]? = nil,
+                           timeout: Double? = nil) throws -> (Int32, Data, String) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: executable)
         p.arguments = args
@@ -15,6 +17,14 @@ public enum PeerProcess {
         p.standardOutput = out
         p.standardError = err
         try p.run()
+        var watchdog: DispatchWorkItem? = nil
+        if let timeout {
+            let pid = p.processIdentifier
+            let w = DispatchWorkItem { kill(pid, SIGKILL) }
+            DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: w)
+            watchdog = w
+        }
+        defer { watchdog?.cancel() }
         let errData = LockedData()
         let t = Thread { errData.set(err.fileHandleForReading.readDataToEndOfFile()) }
         t.start()

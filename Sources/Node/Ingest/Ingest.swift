@@ -50,6 +50,36 @@ public final class Ingest: @unchecked Sendable {
         public var sopClassUID: String
     }
 
+    /// The index record of a written file: its whole structure is walked (large values skipped,
+    /// every length checked), so a truncated or malformed data set is refused rather than stored
+    /// (PS3.4 B.2.3 Cxxx), and its UIDs are checked against what the request announced.
+    func makeRecord(path: String, key: String, size: Int64, checksum: UInt64, source: Source,
+                    expected: Expected?) throws -> (IndexRecord, String) {
+        let parsed: DicomFile
+        do { parsed = try DicomFile.read(path: path, options: .lazy) } catch {
+            throw NodeError.invalidData("\(error)")
+        }
+        let ds = parsed.dataSet
+        let sopInstance = ds.string(.sopInstanceUID) ?? parsed.meta.string(.mediaStorageSOPInstanceUID) ?? ""
+        let sopClass = ds.string(.sopClassUID) ?? parsed.meta.string(.mediaStorageSOPClassUID) ?? ""
+        guard !sopInstance.isEmpty else { throw NodeError.invalidData("the data set has no SOP Instance UID (0008,0018)") }
+        guard !sopClass.isEmpty else { throw NodeError.invalidData("the data set has no SOP Class UID (0008,0016)") }
+        if let expected {
+            guard expected.sopInstanceUID == sopInstance else {
+                throw NodeError.invalidData("data set does not match the request: SOP Instance UID \(sopInstance) ≠ \(expected.sopInstanceUID)")
+            }
+            guard expected.sopClassUID == sopClass else {
+                throw NodeError.invalidData("data set does not match the request: SOP Class UID \(sopClass) ≠ \(expected.sopClassUID)")
+            }
+        }
+        var values: [String: String] = [:]
+        for a in IndexedAttribute.all { values[a.column] = a.value(in: ds) }
+        values["sop_instance_uid"] = sopInstance
+        values["sop_class_uid"] = sopClass
+        return (IndexRecord(values: values, transferSyntaxUID: parsed.transferSyntax.uid, storageKey: key,
+                            fileSize: size, checksum: checksum, source: source), sopClass)
+    }
+
     /// Steps 1 (end) to 4 for a file written into `incoming/`. On any error nothing new is
     /// indexed and the file is gone.
     public func commit(_ file: IncomingFile, source: Source, expected: Expected? = nil) throws -> Result {
@@ -58,34 +88,23 @@ public final class Ingest: @unchecked Sendable {
         let sopClass: String
         do {
             try file.completeWrites()
-            // The whole structure is walked (large values skipped, every length checked), so a
-            // truncated or malformed data set is refused rather than stored (PS3.4 B.2.3 Cxxx).
-            let parsed: DicomFile
-            do { parsed = try DicomFile.read(path: file.path, options: .lazy) } catch {
-                throw NodeError.invalidData("\(error)")
-            }
-            let ds = parsed.dataSet
-            let sopInstance = ds.string(.sopInstanceUID) ?? parsed.meta.string(.mediaStorageSOPInstanceUID) ?? ""
-            sopClass = ds.string(.sopClassUID) ?? parsed.meta.string(.mediaStorageSOPClassUID) ?? ""
-            guard !sopInstance.isEmpty else { throw NodeError.invalidData("the data set has no SOP Instance UID (0008,0018)") }
-            guard !sopClass.isEmpty else { throw NodeError.invalidData("the data set has no SOP Class UID (0008,0016)") }
-            if let expected {
-                guard expected.sopInstanceUID == sopInstance else {
-                    throw NodeError.invalidData("data set does not match the request: SOP Instance UID \(sopInstance) ≠ \(expected.sopInstanceUID)")
-                }
-                guard expected.sopClassUID == sopClass else {
-                    throw NodeError.invalidData("data set does not match the request: SOP Class UID \(sopClass) ≠ \(expected.sopClassUID)")
-                }
-            }
-            var values: [String: String] = [:]
-            for a in IndexedAttribute.all { values[a.column] = a.value(in: ds) }
-            values["sop_instance_uid"] = sopInstance
-            values["sop_class_uid"] = sopClass
-            record = IndexRecord(values: values, transferSyntaxUID: parsed.transferSyntax.uid, storageKey: file.key,
-                                 fileSize: Int64(file.size), checksum: file.checksum, source: source)
+            (record, sopClass) = try makeRecord(path: file.path, key: file.key, size: Int64(file.size), checksum: file.checksum,
+                                                source: source, expected: expected)
         } catch {
             file.discard()
             throw (error as? NodeError) ?? NodeError.storage("\(error)")
+        }
+
+        // A replacement's new copy is on disk before the row moves to it: repair drops a row whose
+        // file was torn, and that must never cost the copy acknowledged before (re-sends only).
+        if duplicatePolicy == .replace, (try? index.storedImage(sopInstanceUID: record.sopInstanceUID)) != nil {
+            do {
+                try file.syncData()
+                try store.syncIncoming()
+            } catch {
+                file.discard()
+                throw (error as? NodeError) ?? NodeError.storage("\(error)")
+            }
         }
 
         // Step 3: the three syncs side by side.
@@ -162,7 +181,11 @@ public final class Ingest: @unchecked Sendable {
     public func repair() throws -> (completed: Int, removed: Int, deleted: Int) {
         var completed: [String] = []
         var removed = 0, deleted = 0
-        for key in store.incomingKeys() {
+        let replaced = Set(try index.pendingFileDeletions())
+        // Replaced copies last: a torn re-send may index its replaced copy again, and a replaced copy
+        // still in incoming/ is then moved like any committed file.
+        let incoming = store.incomingKeys().sorted { a, b in !replaced.contains(a) && replaced.contains(b) }
+        for key in incoming {
             let path = store.incomingPath(forKey: key)
             if let image = try index.storedImage(storageKey: key) {
                 if let bytes = FileManager.default.contents(atPath: path), Int64(bytes.count) == image.fileSize,
@@ -170,6 +193,15 @@ public final class Ingest: @unchecked Sendable {
                     completed.append(key)
                     log.log(.warning, "store", "repair: moving a committed image into place", ["key": key, "image": "\(image.image.id)",
                                                                                                "sop": image.image.sopInstanceUID])
+                } else if let previous = try previousCopy(of: image) {
+                    // A torn re-send: the copy acknowledged before is still there; index it again.
+                    _ = try index.add(previous, policy: .replace)
+                    try index.fileDeletionsDone([previous.storageKey])
+                    store.remove(key: key)
+                    try index.fileDeletionsDone([key])
+                    removed += 1
+                    log.log(.warning, "store", "repair: a re-sent copy did not reach the disk before a crash; the copy acknowledged before is indexed again",
+                            ["key": key, "previous": previous.storageKey, "sop": image.image.sopInstanceUID])
                 } else {
                     // Its data never all reached the disk, so its store was never acknowledged.
                     _ = try index.deleteImages(ids: [image.image.id])
@@ -179,6 +211,8 @@ public final class Ingest: @unchecked Sendable {
                     log.log(.warning, "store", "repair: removed an image whose data did not reach the disk before a crash (never acknowledged)",
                             ["key": key, "sop": image.image.sopInstanceUID])
                 }
+            } else if replaced.contains(key) {
+                continue  // a replaced copy: re-indexed above if it was needed, else removed below
             } else {
                 store.remove(key: key)
                 removed += 1
@@ -194,6 +228,19 @@ public final class Ingest: @unchecked Sendable {
         }
         try index.fileDeletionsDone(pending)
         return (completed.count, removed, deleted)
+    }
+
+    /// The replaced copy of `image` still waiting for deletion (whole, same SOP Instance UID).
+    private func previousCopy(of image: StoredImage) throws -> IndexRecord? {
+        for key in try index.pendingFileDeletions() {
+            guard let path = store.readablePath(forKey: key), let data = FileManager.default.contents(atPath: path) else { continue }
+            let bytes = [UInt8](data)
+            guard let (record, _) = try? makeRecord(path: path, key: key, size: Int64(bytes.count), checksum: Checksum.of(bytes),
+                                                     source: image.source, expected: nil),
+                  record.sopInstanceUID == image.image.sopInstanceUID else { continue }
+            return record
+        }
+        return nil
     }
 
     /// Deletes images: rows first (journalled), then files.
