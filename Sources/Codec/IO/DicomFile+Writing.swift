@@ -24,6 +24,26 @@ extension DicomFile {
     }
 
     func write(to out: OutputBuffer, target: TransferSyntax?) throws {
+        if preamble == nil && meta.isEmpty {
+            // A bare data set whose bytes 128–131 happen to spell "DICM" would read back as a
+            // Part 10 file (found by the reader fuzzer): such a data set gets a Part 10 header.
+            let bare = OutputBuffer()
+            try writeBody(to: bare, target: target)
+            let b = bare.bytes
+            if b.count >= 132 && b[128] == 0x44 && b[129] == 0x49 && b[130] == 0x43 && b[131] == 0x4D {
+                let ts = target ?? transferSyntax
+                var framed = self
+                framed.preamble = [UInt8](repeating: 0, count: 128)
+                framed.meta = DicomFile.makeMeta(sopClassUID: dataSet.string(.sopClassUID) ?? "", sopInstanceUID: dataSet.string(.sopInstanceUID) ?? "",
+                                                 transferSyntax: ts)
+                return try framed.writeBody(to: out, target: target)
+            }
+            return try out.append(contentsOf: b)
+        }
+        try writeBody(to: out, target: target)
+    }
+
+    private func writeBody(to out: OutputBuffer, target: TransferSyntax?) throws {
         let ts = target ?? transferSyntax
         var encoding = ts.encoding
         if ts.uid == transferSyntax.uid {
