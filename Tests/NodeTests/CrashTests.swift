@@ -208,12 +208,7 @@ final class TornReplacementTests: XCTestCase {
         let firstKey = try XCTUnwrap(try ingest.index.storedImage(sopInstanceUID: "8.1")).storageKey
 
         // The re-sent copy: written, indexed (replacing the row), but torn on disk.
-        let torn = try ingest.store.create()
-        try torn.write(try makeInstance(sop: "8.1", description: "second"))
-        try torn.finishWriting()
-        _ = try ingest.index.add(IndexRecord(values: ["sop_instance_uid": "8.1", "study_instance_uid": "1.2.3.1", "series_instance_uid": "1.2.3.1.1"],
-                                             transferSyntaxUID: "1.2.840.10008.1.2.1", storageKey: torn.key,
-                                             fileSize: Int64(torn.size), checksum: torn.checksum ^ 1, source: .unknown), policy: .replace)
+        let torn = try stageCommitted(ingest, sop: "8.1", bytes: try makeInstance(sop: "8.1", description: "second"), torn: true)
         XCTAssertEqual(try ingest.index.storedImage(sopInstanceUID: "8.1")?.storageKey, torn.key, "staged: the row points at the new copy")
 
         ingest = try makeIngest(folder)                            // restart
@@ -236,18 +231,8 @@ extension TornReplacementTests {
         var ingest = try makeIngest(folder)
         let first = try makeInstance(sop: "8.2", description: "first")
         // Acknowledged copy committed but still in incoming/ (as if the mover had not run).
-        let ack = try ingest.store.create()
-        try ack.write(first)
-        try ack.finishWriting()
-        _ = try ingest.index.add(IndexRecord(values: ["sop_instance_uid": "8.2", "study_instance_uid": "1.2.3.1", "series_instance_uid": "1.2.3.1.1"],
-                                             transferSyntaxUID: "1.2.840.10008.1.2.1", storageKey: ack.key,
-                                             fileSize: Int64(ack.size), checksum: ack.checksum, source: .unknown), policy: .replace)
-        let torn = try ingest.store.create()
-        try torn.write(try makeInstance(sop: "8.2", description: "second"))
-        try torn.finishWriting()
-        _ = try ingest.index.add(IndexRecord(values: ["sop_instance_uid": "8.2", "study_instance_uid": "1.2.3.1", "series_instance_uid": "1.2.3.1.1"],
-                                             transferSyntaxUID: "1.2.840.10008.1.2.1", storageKey: torn.key,
-                                             fileSize: Int64(torn.size), checksum: torn.checksum ^ 1, source: .unknown), policy: .replace)
+        let ack = try stageCommitted(ingest, sop: "8.2", bytes: first)
+        try stageCommitted(ingest, sop: "8.2", bytes: try makeInstance(sop: "8.2", description: "second"), torn: true)
         ingest = try makeIngest(folder)
         _ = try ingest.repair()
         let stored = try XCTUnwrap(try ingest.index.storedImage(sopInstanceUID: "8.2"))

@@ -124,21 +124,10 @@ final class IngestTests: XCTestCase {
     func testRepairAfterCrash() throws {
         var ingest = try makeIngest(folder)
         // 1. Crash after the index commit, before the rename: the file is still in incoming/.
-        let committed = try ingest.store.create()
-        try committed.write(try makeInstance(sop: "7.1"))
-        try committed.finishWriting()
-        let record = IndexRecord(values: ["sop_instance_uid": "7.1", "study_instance_uid": "7", "series_instance_uid": "7.0"],
-                                 transferSyntaxUID: TransferSyntax.explicitVRLittleEndianUID, storageKey: committed.key,
-                                 fileSize: Int64(committed.size), checksum: committed.checksum, source: .unknown)
-        _ = try ingest.index.add(record, policy: .replace)
+        let committed = try stageCommitted(ingest, sop: "7.1", bytes: try makeInstance(sop: "7.1"))
         // 1b. Committed, but the crash came before its data was all on disk (checksum differs): its
         // store was never acknowledged, so row and file go.
-        let torn = try ingest.store.create()
-        try torn.write(try makeInstance(sop: "7.3"))
-        try torn.finishWriting()
-        _ = try ingest.index.add(IndexRecord(values: ["sop_instance_uid": "7.3", "study_instance_uid": "7", "series_instance_uid": "7.0"],
-                                             transferSyntaxUID: TransferSyntax.explicitVRLittleEndianUID, storageKey: torn.key,
-                                             fileSize: Int64(torn.size), checksum: torn.checksum ^ 1, source: .unknown), policy: .replace)
+        try stageCommitted(ingest, sop: "7.3", bytes: try makeInstance(sop: "7.3"), torn: true)
         // 2. Crash before the commit: a .part nobody knows (never acknowledged).
         let orphan = try ingest.store.create()
         try orphan.write([1, 2, 3])

@@ -70,3 +70,18 @@ func seedThreePatients(_ ingest: Ingest, thirdPatient: String, perSeries: Int = 
         }
     }
 }
+
+/// A crash window staged by hand: `bytes` written to incoming/ and its row committed, as if the
+/// node died before moving it. `torn`: the recorded checksum does not match (its data never
+/// all reached the disk).
+@discardableResult
+func stageCommitted(_ ingest: Ingest, sop: String, bytes: [UInt8], torn: Bool = false) throws -> IncomingFile {
+    let file = try ingest.store.create()
+    try file.write(bytes)
+    try file.finishWriting()
+    _ = try ingest.index.add(IndexRecord(values: ["sop_instance_uid": sop, "study_instance_uid": "1.2.3.1", "series_instance_uid": "1.2.3.1.1"],
+                                         transferSyntaxUID: TransferSyntax.explicitVRLittleEndianUID, storageKey: file.key,
+                                         fileSize: Int64(file.size), checksum: torn ? file.checksum ^ 1 : file.checksum, source: .unknown),
+                             policy: .replace)
+    return file
+}

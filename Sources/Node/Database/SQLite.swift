@@ -163,13 +163,20 @@ public final class Database: @unchecked Sendable {
     public init(path: String) throws {
         self.path = path
         writer = try SQLiteConnection(path: path)
+        // Checkpoints run on their own connection and thread (`Checkpointer`), not inside the
+        // commit that crosses the threshold: in a large index each commit dirties a different
+        // leaf of the SOP Instance UID index, so a checkpoint copies ~1,000 scattered pages and
+        // fsyncs them, which stalled an acknowledgement every few hundred images.
         try writer.execute("""
             PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;
-            PRAGMA journal_size_limit=67108864; PRAGMA cache_size=-32768;
+            PRAGMA journal_size_limit=67108864; PRAGMA cache_size=-32768; PRAGMA wal_autocheckpoint=0;
             """)
         reader = try SQLiteConnection(path: path)
         try reader.execute("PRAGMA foreign_keys=ON; PRAGMA cache_size=-32768; PRAGMA query_only=ON;")
+        checkpointer = try Checkpointer(path: path)
     }
+
+    private let checkpointer: Checkpointer
 
     /// Runs `body` in one write transaction (BEGIN IMMEDIATE … COMMIT), rolled back if it throws.
     @discardableResult
@@ -199,4 +206,29 @@ public final class Database: @unchecked Sendable {
         writeLock.lock(); defer { writeLock.unlock() }
         return try body(writer)
     }
+}
+
+/// Copies the WAL back into the database in the background (PASSIVE: never waits for, nor
+/// blocks, the writer or readers) whenever it has grown past `pages` frames, checked every
+/// `interval` seconds. The WAL's commits are already durable; this only bounds its size.
+final class Checkpointer: @unchecked Sendable {
+    private let connection: SQLiteConnection
+    private let timer: DispatchSourceTimer
+
+    init(path: String, pages: Int = 1000, interval: Double = 0.5) throws {
+        connection = try SQLiteConnection(path: path)
+        try connection.execute("PRAGMA wal_autocheckpoint=0;")
+        let walPath = path + "-wal"
+        let threshold = off_t(pages * 4096)
+        timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "sqlite-checkpoint", qos: .utility))
+        timer.schedule(deadline: .now() + interval, repeating: interval)
+        timer.setEventHandler { [connection] in
+            var st = stat()
+            guard stat(walPath, &st) == 0, st.st_size > threshold else { return }
+            _ = try? connection.query("PRAGMA wal_checkpoint(PASSIVE)")
+        }
+        timer.resume()
+    }
+
+    deinit { timer.cancel() }
 }
