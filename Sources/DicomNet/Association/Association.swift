@@ -32,7 +32,6 @@ public final class Association: @unchecked Sendable {
     let log: NetLogger
     var machine: UpperLayerStateMachine
     private var nextMessageID: UInt16 = 0
-    private var header = [UInt8](repeating: 0, count: 6)
     /// Data PDVs that arrived in the same P-DATA-TF after a command's last fragment.
     private var pending: [PresentationDataValue] = []
     /// The C-FIND/C-GET/C-MOVE being carried out as SCP, whose C-CANCEL-RQ `receive` notes instead of returning.
@@ -82,17 +81,13 @@ public final class Association: @unchecked Sendable {
     /// Reads one PDU. A malformed or oversized PDU aborts the association (PS3.8 9.3.8 reasons).
     func readPDU(maxLength: Int? = nil) throws -> PDU {
         do {
-            try stream.readExactly(6, into: &header)
-            let (type, length) = try header.withUnsafeBytes { try PDU.parseHeader($0) }
             let limit = maxLength ?? Int(ourMaxPDULength == 0 ? 64 << 20 : max(ourMaxPDULength, 16 * 1024)) + 1024
-            guard Int(length) <= limit else {
-                try? abort(.invalidPDUParameterValue)
-                throw AssociationError.protocolError("PDU of \(length) bytes exceeds the negotiated maximum \(ourMaxPDULength)")
+            let (type, body) = try stream.readPDU { _, length in
+                guard Int(length) <= limit else {
+                    try? abort(.invalidPDUParameterValue)
+                    throw AssociationError.protocolError("PDU of \(length) bytes exceeds the negotiated maximum \(ourMaxPDULength)")
+                }
             }
-            // A fresh array per PDU, read into directly: PDV slices stay valid after the next read
-            // and the bytes are copied once, from the socket into the sink.
-            var body = [UInt8](unsafeUninitializedCapacity: Int(length)) { _, n in n = Int(length) }
-            try stream.readExactly(Int(length), into: &body)
             let pdu = try PDU.decode(type: type, body: body[...])
             // The PS3.8 table decides whether this PDU may arrive now (Table 9-10); AA-8 and the
             // table's empty cells mean it may not: A-ABORT, source service provider, unexpected PDU.

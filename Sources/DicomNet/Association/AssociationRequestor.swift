@@ -57,14 +57,11 @@ public struct AssociationRequest: Sendable {
 
         let id = AssociationID.next()
         // Read the response with a temporary association shell (no contexts yet).
-        var header = [UInt8](repeating: 0, count: 6)
         let response: PDU
         do {
-            try socket.readExactly(6, into: &header)
-            let (type, length) = try header.withUnsafeBytes { try PDU.parseHeader($0) }
-            guard length <= 1 << 20 else { throw AssociationError.protocolError("A-ASSOCIATE response of \(length) bytes") }
-            var body = [UInt8](repeating: 0, count: Int(length))
-            try socket.readExactly(Int(length), into: &body)
+            let (type, body) = try socket.readPDU { _, length in
+                guard length <= 1 << 20 else { throw AssociationError.protocolError("A-ASSOCIATE response of \(length) bytes") }
+            }
             response = try PDU.decode(type: type, body: body[...])
         } catch let e as TransportError {
             throw AssociationError.transport(e)

@@ -95,26 +95,22 @@ public final class DicomServer: @unchecked Sendable {
         _ = machine.handle(.evt5)  // transport connection indication → start ARTIM
         let rq: AssociateRequest
         do {
-            var header = [UInt8](repeating: 0, count: 6)
-            try socket.readExactly(6, into: &header)
-            let (type, length) = try header.withUnsafeBytes { try PDU.parseHeader($0) }
-            guard type == PDUType.associateRQ.rawValue else {
-                _ = try? socket.write(PDU.abort(.unexpectedPDU).encoded())
-                socket.close()
-                log.log(.warning, "association", "aborted: expected A-ASSOCIATE-RQ", ["assoc": id, "peer": socket.peerDescription, "pdu": "\(type)"])
-                return
+            let (type, body) = try socket.readPDU { type, length in
+                guard type == PDUType.associateRQ.rawValue else {
+                    throw EarlyRefusal(abort: .unexpectedPDU, message: "aborted: expected A-ASSOCIATE-RQ", detail: ("pdu", "\(type)"))
+                }
+                guard length <= 1 << 20 else {
+                    throw EarlyRefusal(abort: .invalidPDUParameterValue, message: "aborted: A-ASSOCIATE-RQ too large", detail: ("length", "\(length)"))
+                }
             }
-            guard length <= 1 << 20 else {
-                _ = try? socket.write(PDU.abort(.invalidPDUParameterValue).encoded())
-                socket.close()
-                log.log(.warning, "association", "aborted: A-ASSOCIATE-RQ too large", ["assoc": id, "peer": socket.peerDescription, "length": "\(length)"])
-                return
-            }
-            var body = [UInt8](repeating: 0, count: Int(length))
-            try socket.readExactly(Int(length), into: &body)
             guard case .associateRQ(let r) = try PDU.decode(type: type, body: body[...]) else { return }
             rq = r
             _ = machine.handle(.evt6)
+        } catch let r as EarlyRefusal {
+            _ = try? socket.write(PDU.abort(r.abort).encoded())
+            socket.close()
+            log.log(.warning, "association", r.message, ["assoc": id, "peer": socket.peerDescription, r.detail.0: r.detail.1])
+            return
         } catch let e as PDUError {
             _ = try? socket.write(PDU.abort(e.abort).encoded())
             socket.close()
@@ -219,4 +215,11 @@ public final class DicomServer: @unchecked Sendable {
             }
         }
     }
+}
+
+/// A connection refused on its first PDU's header, before an association exists.
+private struct EarlyRefusal: Error {
+    let abort: Abort
+    let message: String
+    let detail: (String, String)
 }

@@ -26,4 +26,19 @@ extension ByteStream {
     public func write(_ bytes: [UInt8]) throws {
         try bytes.withUnsafeBytes { try write($0) }
     }
+
+    /// Reads one PDU (PS3.8 9.3.1: type, reserved byte, 4-byte big-endian length, body).
+    /// `admit` sees the type and length before the body is read and throws to refuse it, so each
+    /// caller keeps its own limit and refusal (A-ABORT reason, log line) and nothing oversized is
+    /// allocated.
+    func readPDU(admit: (_ type: UInt8, _ length: UInt32) throws -> Void) throws -> (type: UInt8, body: [UInt8]) {
+        var header = [UInt8](repeating: 0, count: 6)
+        try readExactly(6, into: &header)
+        let (type, length) = try header.withUnsafeBytes { try PDU.parseHeader($0) }
+        try admit(type, length)
+        // A fresh array per PDU, read into directly: PDV slices stay valid after the next read.
+        var body = [UInt8](unsafeUninitializedCapacity: Int(length)) { _, n in n = Int(length) }
+        try readExactly(Int(length), into: &body)
+        return (type, body)
+    }
 }
