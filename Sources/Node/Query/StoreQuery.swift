@@ -102,8 +102,9 @@ public struct StoreQuery: QueryHandler {
                 if wantsModalities || modalityKey != nil {
                     modalities = try c.query("SELECT DISTINCT modality FROM series WHERE study_ref=? AND modality<>'' ORDER BY modality", [ids[.study]!])
                         .compactMap { $0[0].string }
-                    // ModalitiesInStudy matches when any listed modality is in the study (PS3.4 C.6.1.1.3.1).
-                    if let k = modalityKey, !modalitiesMatch(k, identifier: identifier, modalities: modalities) { continue }
+                    // ModalitiesInStudy matches when any listed modality is in the study (PS3.4 C.6.1.1.3.1):
+                    // a multi-valued key is MatchingKey's list matching, any value against any value.
+                    if let k = modalityKey, !k.matches(modalities) { continue }
                 }
                 var answer = DataSet()
                 if values.values.contains(where: { $0.unicodeScalars.contains { !$0.isASCII } }) {
@@ -129,12 +130,6 @@ public struct StoreQuery: QueryHandler {
             }
             return AnySequence(answers)
         }
-    }
-
-    private func modalitiesMatch(_ key: MatchingKey, identifier: DataSet, modalities: [String]) -> Bool {
-        let wanted = (identifier.strings(Self.modalitiesInStudy) ?? []).filter { !$0.isEmpty }
-        if wanted.count > 1 { return wanted.contains { modalities.contains($0) } }
-        return key.matches(modalities)
     }
 
     static func split(_ v: String) -> [String] {
