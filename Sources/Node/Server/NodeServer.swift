@@ -90,19 +90,18 @@ public final class NodeServer: @unchecked Sendable {
         let ae = aeTitle.trimmingCharacters(in: .whitespaces)
         try AETitle.validate(ae)
         guard (0...65535).contains(port) else { throw NodeError.badRequest("port \(port) is not 0–65535") }
-        if let existing = try listSCPs().first(where: { $0.name == name }) { return existing }
-        guard port != config.dicom.port, try !listSCPs().contains(where: { $0.port == port }) else {
+        let scps = try listSCPs()
+        if let existing = scps.first(where: { $0.name == name }) { return existing }
+        guard port != config.dicom.port, !scps.contains(where: { $0.port == port }) else {
             throw NodeError.badRequest("port \(port) is already used by another SCP")
         }
-        // Bind first: a port another program holds is refused before anything is recorded.
-        var entity = SCPEntity(id: 0, name: name, aeTitle: ae, port: port)
-        let server = makeServer(aeTitle: ae, source: Source(type: .scp, name: name, id: 0))
-        do { try server.start(host: config.dicom.host, port: UInt16(port)) } catch {
+        let id = try index.db.write { try $0.run("INSERT INTO scps (name, ae_title, port) VALUES (?,?,?)", [.text(name), .text(ae), .integer(Int64(port))]) }
+        let entity = SCPEntity(id: id, name: name, aeTitle: ae, port: port)
+        do { try startManaged(entity) } catch {
+            // A port another program holds: the SCP is not kept.
+            try index.db.write { try $0.run("DELETE FROM scps WHERE id=?", [.integer(id)]) }
             throw NodeError.badRequest("cannot listen on port \(port): \(error)")
         }
-        server.stop(waitSeconds: 0)
-        entity.id = try index.db.write { try $0.run("INSERT INTO scps (name, ae_title, port) VALUES (?,?,?)", [.text(name), .text(ae), .integer(Int64(port))]) }
-        try startManaged(entity)
         log.log(.info, "scp", "added", ["name": name, "ae": ae, "port": "\(port)", "id": "\(entity.id)"])
         return entity
     }
