@@ -37,6 +37,7 @@ public struct IndexRecord: Sendable {
 /// What `MetadataIndex.add` did.
 public struct IndexOutcome: Sendable, Equatable {
     public var imageId: Int64
+    public var seriesId: Int64
     /// False when the SOP Instance UID was already stored.
     public var added: Bool
     /// False when the policy kept the stored copy: the new file is not referenced.

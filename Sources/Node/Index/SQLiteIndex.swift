@@ -53,7 +53,7 @@ public final class SQLiteIndex: MetadataIndex, @unchecked Sendable {
             let existing = try c.query("SELECT id, series_ref, storage_key FROM images WHERE sop_instance_uid = ?", [.text(uid)]).first
             if let existing {
                 switch policy {
-                case .keep: return IndexOutcome(imageId: existing[0].int!, added: false, stored: false, replacedStorageKey: nil)
+                case .keep: return IndexOutcome(imageId: existing[0].int!, seriesId: existing[1].int ?? -1, added: false, stored: false, replacedStorageKey: nil)
                 case .reject: throw NodeError.duplicate("SOP Instance UID \(uid) is already stored (duplicate policy: reject)")
                 case .replace: break
                 }
@@ -88,7 +88,7 @@ public final class SQLiteIndex: MetadataIndex, @unchecked Sendable {
             if try c.query("SELECT source_type, source_name, source_id FROM series_sources WHERE series_ref = ?", [series]).first != source {
                 try c.run("INSERT OR REPLACE INTO series_sources (series_ref, source_type, source_name, source_id) VALUES (?,?,?,?)", [series] + source)
             }
-            return IndexOutcome(imageId: imageId, added: existing == nil, stored: true, replacedStorageKey: replaced)
+            return IndexOutcome(imageId: imageId, seriesId: series.int ?? -1, added: existing == nil, stored: true, replacedStorageKey: replaced)
         }
     }
 

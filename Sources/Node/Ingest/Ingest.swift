@@ -23,6 +23,7 @@ public final class Ingest: @unchecked Sendable {
     public let log: NetLogger
     public var duplicatePolicy: DuplicatePolicy
     let mover: FileMover
+    let hooks = IngestHooks()
     private let syncQueue = DispatchQueue(label: "ingest-sync", attributes: .concurrent)
 
     public init(store: FileStore, index: SQLiteIndex, log: NetLogger, duplicatePolicy: DuplicatePolicy = .replace) {
@@ -80,16 +81,57 @@ public final class Ingest: @unchecked Sendable {
                             fileSize: size, checksum: checksum, source: source), sopClass)
     }
 
+    /// Registers a change applied to incoming data sets (see `IngestTransform`).
+    public func add(transform: IngestTransform) { hooks.add(transform) }
+    /// Registers a listener for stored and deleted images (see `IngestEvent`).
+    public func add(observer: IngestObserver) { hooks.add(observer) }
+    /// Waits until observers have been told of everything stored or deleted so far.
+    public func drainEvents() { hooks.drain() }
+
+    /// Applies the transforms that concern `source`: the file is read whole, changed, and written
+    /// to a new `incoming/` file that replaces the received one. Nil when nothing changed.
+    private func transformed(_ file: IncomingFile, source: Source, expected: Expected?) throws -> IncomingFile? {
+        let transforms = hooks.transforms(for: source)
+        guard !transforms.isEmpty else { return nil }
+        var current: DicomFile
+        do { current = try DicomFile.read(path: file.path) } catch { throw NodeError.invalidData("\(error)") }
+        var changed = false
+        for t in transforms {
+            if let next = try t.transform(current, source: source) { current = next; changed = true }
+        }
+        guard changed else { return nil }
+        let replacement = try store.create()
+        do {
+            try replacement.write(try current.encoded())
+            try replacement.completeWrites()
+        } catch {
+            replacement.discard()
+            throw (error as? NodeError) ?? NodeError.storage("\(error)")
+        }
+        return replacement
+    }
+
     /// Steps 1 (end) to 4 for a file written into `incoming/`. On any error nothing new is
     /// indexed and the file is gone.
-    public func commit(_ file: IncomingFile, source: Source, expected: Expected? = nil) throws -> Result {
+    public func commit(_ received: IncomingFile, source: Source, expected: Expected? = nil) throws -> Result {
+        var file = received
         defer { file.close() }
         let record: IndexRecord
         let sopClass: String
         do {
             try file.completeWrites()
+            if let replacement = try transformed(file, source: source, expected: expected) {
+                // The identity is checked on what was received; the stored copy is the changed one.
+                if let expected {
+                    _ = try makeRecord(path: file.path, key: file.key, size: Int64(file.size), checksum: file.checksum,
+                                       source: source, expected: expected)
+                }
+                file.discard()
+                file.close()
+                file = replacement
+            }
             (record, sopClass) = try makeRecord(path: file.path, key: file.key, size: Int64(file.size), checksum: file.checksum,
-                                                source: source, expected: expected)
+                                                source: source, expected: file === received ? expected : nil)
         } catch {
             file.discard()
             throw (error as? NodeError) ?? NodeError.storage("\(error)")
@@ -110,7 +152,7 @@ public final class Ingest: @unchecked Sendable {
         // Step 3: the three syncs side by side.
         let syncs = DispatchGroup()
         let failures = SyncFailures()
-        syncQueue.async(group: syncs) { do { try file.syncData() } catch { failures.add(error) } }
+        syncQueue.async(group: syncs) { [file] in do { try file.syncData() } catch { failures.add(error) } }
         syncQueue.async(group: syncs) { [store] in do { try store.syncIncoming() } catch { failures.add(error) } }
         let outcome: IndexOutcome
         do {
@@ -136,6 +178,7 @@ public final class Ingest: @unchecked Sendable {
             throw NodeError.storage("\(failure)")
         }
         mover.enqueue(key: file.key, replaced: outcome.replacedStorageKey)
+        hooks.publish(.imageAdded(imageId: outcome.imageId, seriesId: outcome.seriesId, source: source, added: outcome.added))
         return Result(outcome: outcome, sopInstanceUID: record.sopInstanceUID, sopClassUID: sopClass)
     }
 
@@ -249,6 +292,7 @@ public final class Ingest: @unchecked Sendable {
         let keys = try index.deleteImages(ids: imageIds)
         for k in keys { store.remove(key: k) }
         try index.fileDeletionsDone(keys)
+        hooks.publish(.imagesDeleted(imageIds: imageIds))
         return keys.count
     }
 }
