@@ -20,7 +20,7 @@ let package = Package(
                 swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
         .target(name: "DicomNet", dependencies: ["Codec", "COpenSSL"]),
         .target(name: "Node", dependencies: ["Codec", "DicomNet", "CSQLite"]),
-        .target(name: "RestBridge", dependencies: ["Codec", "DicomNet", "Node"]),
+        .target(name: "RestBridge", dependencies: ["Codec", "DicomNet", "Node", "COpenSSL"]),
         .executableTarget(name: "dicomnode", dependencies: ["Codec", "DicomNet", "Node", "RestBridge"]),
         .target(name: "TestPeers", path: "Tests/TestPeers"),
         .testTarget(name: "CodecTests", dependencies: ["Codec", "TestPeers"]),

@@ -4,20 +4,34 @@ import Codec
 import DicomNet
 import Node
 
-/// The node's HTTP side. So far the public system route of seed 003 (`GET /api/system/health`);
-/// the authenticated seed APIs are mounted here as they are built (issues 5–7). Unknown paths
-/// answer 404 with a JSON body.
+/// The node's HTTP side: seed 003 (the Slicebox API) under `/api`, with its users, roles,
+/// basic auth and session cookie. Unknown paths answer 404 with a JSON body.
 public final class RestBridge: @unchecked Sendable {
     public let node: NodeServer
     public let server: HTTPServer
+    public let auth: Authenticator
 
-    public init(node: NodeServer, tls: TLSContext? = nil) {
+    /// `tls` overrides the configuration's `http.tlsCertificate`/`tlsKey`; `onStop` runs when an
+    /// administrator calls `POST /api/system/stop`.
+    public init(node: NodeServer, tls: TLSContext? = nil, onStop: @escaping @Sendable () -> Void = {}) throws {
         self.node = node
-        var api = Router()
-        api.get("/system/health") { _ in .empty(.ok) }
+        let http = node.config.http
+        var tlsContext = tls
+        if tlsContext == nil, let cert = http.tlsCertificate, let key = http.tlsKey {
+            tlsContext = try TLSContext(.server(certificate: cert, key: key, requireClientCertificate: false), isServer: true)
+        }
+        let users = UserStore(index: node.index)
+        try users.ensureSuperuser(name: http.superuser, matches: { PasswordHasher.verify(http.superuserPassword, against: $0) },
+                                  hash: { try PasswordHasher.hash(http.superuserPassword) })
+        auth = Authenticator(users: users, sessions: SessionStore(timeout: TimeInterval(http.sessionTimeoutSeconds)))
+        let scheme = tlsContext == nil ? "http" : "https"
+        let base = http.publicURL ?? "\(scheme)://\(http.host):\(http.port)"
+        let slicebox = SliceboxAPI(node: node, auth: auth, baseURL: base, onStop: onStop)
         var root = Router()
-        root.mount("/api", api)
-        server = HTTPServer(configuration: HTTPServer.Configuration(tls: tls), handler: root, log: node.log)
+        root.mount("/api", slicebox.router())
+        var configuration = HTTPServer.Configuration(tls: tlsContext)
+        configuration.limits.maxBodyBytes = http.maxBodyBytes
+        server = HTTPServer(configuration: configuration, handler: root, log: node.log)
     }
 
     public var port: UInt16 { server.port }

@@ -54,10 +54,10 @@ struct ServeCommand: Command {
             signal(SIGPIPE, SIG_IGN)
             let node = try NodeServer(config: config)
             try node.start()
-            let http = RestBridge(node: node)
-            try http.start()
-            // Graceful shutdown on SIGINT/SIGTERM: handled on a queue, not in the signal handler.
+            // Graceful shutdown on SIGINT/SIGTERM or POST /api/system/stop: handled on a queue, not in the signal handler.
             let stopping = DispatchSemaphore(value: 0)
+            let http = try RestBridge(node: node, onStop: { stopping.signal() })
+            try http.start()
             var sources: [DispatchSourceSignal] = []
             for sig in [SIGINT, SIGTERM] {
                 signal(sig, SIG_IGN)

@@ -15,7 +15,7 @@ final class RestBridgeTests: XCTestCase {
         config.logLevel = "error"
         let node = try NodeServer(config: config)
         try node.start()
-        let bridge = RestBridge(node: node)
+        let bridge = try RestBridge(node: node)
         try bridge.start()
         defer { bridge.stop(timeout: 1); node.stop(waitSeconds: 1) }
         XCTAssertNotEqual(bridge.port, 0)

@@ -36,6 +36,18 @@ public struct NodeConfig: Codable, Sendable, Equatable {
     public struct HTTP: Codable, Sendable, Equatable {
         public var host = "127.0.0.1"
         public var port = 5000
+        /// HTTPS when both are set (PEM files), as on the DICOM side.
+        public var tlsCertificate: String? = nil
+        public var tlsKey: String? = nil
+        /// The URL other nodes reach this one at (box URLs); default http(s)://host:port.
+        public var publicURL: String? = nil
+        /// The first superuser, re-created at start-up if missing or changed (Slicebox `superuser`).
+        public var superuser = "admin"
+        public var superuserPassword = "admin"
+        /// Idle time after which a login session ends (sliding, Slicebox `session-timeout`).
+        public var sessionTimeoutSeconds = 3600
+        /// Largest request body accepted (uploads stream to disk up to this size).
+        public var maxBodyBytes: Int64 = 4 << 30
         public init() {}
     }
 
@@ -65,7 +77,7 @@ public struct NodeConfig: Codable, Sendable, Equatable {
     private static func checkKeys(_ value: Any, against reference: Any, path: String) throws {
         guard let dict = value as? [String: Any], let ref = reference as? [String: Any] else { return }
         // Optional keys (nil by default) are absent from the encoded reference.
-        let optional: Set<String> = ["tlsCertificate", "tlsKey", "tlsClientCA"]
+        let optional: Set<String> = ["tlsCertificate", "tlsKey", "tlsClientCA", "publicURL"]
         for (k, v) in dict {
             if path == "moveDestinations" { continue }
             guard let r = ref[k] ?? (optional.contains(k) ? v : nil) else {
@@ -82,6 +94,9 @@ public struct NodeConfig: Codable, Sendable, Equatable {
         guard (0...65535).contains(dicom.port), (0...65535).contains(http.port) else { throw NodeError.badRequest("ports must be 0–65535") }
         try AETitle.validate(dicom.aeTitle)
         guard (dicom.tlsCertificate == nil) == (dicom.tlsKey == nil) else { throw NodeError.badRequest("dicom.tlsCertificate and dicom.tlsKey go together") }
+        guard (http.tlsCertificate == nil) == (http.tlsKey == nil) else { throw NodeError.badRequest("http.tlsCertificate and http.tlsKey go together") }
+        guard !http.superuser.isEmpty, !http.superuserPassword.isEmpty else { throw NodeError.badRequest("http.superuser and http.superuserPassword must not be empty") }
+        guard http.sessionTimeoutSeconds > 0, http.maxBodyBytes > 0 else { throw NodeError.badRequest("http.sessionTimeoutSeconds and http.maxBodyBytes must be positive") }
         return self
     }
 }
@@ -120,8 +135,16 @@ extension NodeConfig.DICOM {
 extension NodeConfig.HTTP {
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        host = try c.decodeIfPresent(String.self, forKey: .host) ?? "127.0.0.1"
-        port = try c.decodeIfPresent(Int.self, forKey: .port) ?? 5000
+        let d = NodeConfig.HTTP()
+        host = try c.decodeIfPresent(String.self, forKey: .host) ?? d.host
+        port = try c.decodeIfPresent(Int.self, forKey: .port) ?? d.port
+        tlsCertificate = try c.decodeIfPresent(String.self, forKey: .tlsCertificate)
+        tlsKey = try c.decodeIfPresent(String.self, forKey: .tlsKey)
+        publicURL = try c.decodeIfPresent(String.self, forKey: .publicURL)
+        superuser = try c.decodeIfPresent(String.self, forKey: .superuser) ?? d.superuser
+        superuserPassword = try c.decodeIfPresent(String.self, forKey: .superuserPassword) ?? d.superuserPassword
+        sessionTimeoutSeconds = try c.decodeIfPresent(Int.self, forKey: .sessionTimeoutSeconds) ?? d.sessionTimeoutSeconds
+        maxBodyBytes = try c.decodeIfPresent(Int64.self, forKey: .maxBodyBytes) ?? d.maxBodyBytes
     }
 }
 

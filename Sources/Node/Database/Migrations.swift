@@ -88,6 +88,7 @@ enum Migrations {
             port INTEGER NOT NULL,
             UNIQUE (host, port));
         """,
+        users,
     ]
 
     /// Brings the database to the newest schema, one transaction per migration.

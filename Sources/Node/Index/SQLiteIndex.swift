@@ -170,3 +170,14 @@ public final class SQLiteIndex: MetadataIndex, @unchecked Sendable {
         }
     }
 }
+
+extension SQLiteIndex {
+    /// The source of a series (the last one that added an image to it), Slicebox `series/{id}/source`.
+    public func seriesSource(seriesId: Int64) throws -> Source? {
+        try db.read { c in
+            try c.query("SELECT source_type, source_name, source_id FROM series_sources WHERE series_ref = ?", [.integer(seriesId)]).first.map {
+                Source(type: SourceType(rawValue: $0[0].string ?? "") ?? .unknown, name: $0[1].string ?? "", id: $0[2].int ?? -1)
+            }
+        }
+    }
+}

@@ -113,7 +113,8 @@ public final class Ingest: @unchecked Sendable {
 
     /// Steps 1 (end) to 4 for a file written into `incoming/`. On any error nothing new is
     /// indexed and the file is gone.
-    public func commit(_ received: IncomingFile, source: Source, expected: Expected? = nil) throws -> Result {
+    public func commit(_ received: IncomingFile, source: Source, expected: Expected? = nil, policy: DuplicatePolicy? = nil) throws -> Result {
+        let duplicatePolicy = policy ?? self.duplicatePolicy
         var file = received
         defer { file.close() }
         let record: IndexRecord
@@ -190,7 +191,7 @@ public final class Ingest: @unchecked Sendable {
 
     /// A whole Part 10 file (REST upload, watched folder, box): copied into `incoming/` as is and
     /// committed. Data without a File Meta group gets one built from the data set.
-    public func store(bytes: [UInt8], source: Source) throws -> Result {
+    public func store(bytes: [UInt8], source: Source, policy: DuplicatePolicy? = nil) throws -> Result {
         let file = try store.create()
         do {
             let parsed: DicomFile
@@ -210,6 +211,33 @@ public final class Ingest: @unchecked Sendable {
             throw (error as? NodeError) ?? NodeError.invalidData("\(error)")
         }
         return try commit(file, source: source)
+    }
+
+    /// A file written by `write` as it arrives (an HTTP upload streamed to disk, never held whole).
+    public func store(writing write: (IncomingFile) throws -> Void, source: Source, policy: DuplicatePolicy? = nil) throws -> Result {
+        let file = try store.create()
+        do { try write(file) } catch { file.discard(); throw error }
+        return try commitWritten(file, source: source, policy: policy)
+    }
+
+    /// A whole file already written into `incoming/` by an upload: a Part 10 file is committed as
+    /// written; anything else goes through `store(bytes:)` so it gets a File Meta group or a clear refusal.
+    public func commitWritten(_ file: IncomingFile, source: Source, policy: DuplicatePolicy? = nil) throws -> Result {
+        do { try file.completeWrites() } catch { file.discard(); throw error }
+        if Self.isPart10(path: file.path) { return try commit(file, source: source, policy: policy) }
+        defer { file.discard() }
+        guard let data = FileManager.default.contents(atPath: file.path), !data.isEmpty else {
+            throw NodeError.invalidData("the upload is empty")
+        }
+        return try store(bytes: [UInt8](data), source: source, policy: policy)
+    }
+
+    /// "DICM" after the 128-byte preamble (PS3.10 7.1).
+    static func isPart10(path: String) -> Bool {
+        guard let h = FileHandle(forReadingAtPath: path) else { return false }
+        defer { try? h.close() }
+        guard let head = try? h.read(upToCount: 132), head.count == 132 else { return false }
+        return head.suffix(4).elementsEqual("DICM".utf8)
     }
 
     public func store(path: String, source: Source) throws -> Result {

@@ -20,6 +20,9 @@ public struct MetadataQuery: Sendable {
     public var properties: [Property] = []
     /// Images (or series) from any of these sources (ORed); empty: all.
     public var sources: [(type: SourceType, id: Int64)] = []
+    /// Case-insensitive substring over the text properties of the level and its parents (the
+    /// `filter` parameter of the seed's GET listings).
+    public var filter: String? = nil
     public init() {}
 }
 
@@ -45,6 +48,11 @@ extension SQLiteIndex {
         return sql
     }
 
+    /// A LIKE pattern (with ESCAPE '\\') matching `value` anywhere, `%` and `_` taken literally.
+    static func substringPattern(_ value: String) -> String {
+        "%" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%"
+    }
+
     /// WHERE … ORDER BY … LIMIT … for `query` at `level`; throws `badRequest` naming a bad property.
     static func clauses(_ query: MetadataQuery, level: Level) throws -> (String, [SQLValue]) {
         guard query.startIndex >= 0, query.count >= 0 else { throw NodeError.badRequest("startIndex and count must not be negative") }
@@ -57,12 +65,16 @@ extension SQLiteIndex {
             case "=", "==": conditions.append("\(column) = ?"); parameters.append(.text(p.value))
             case "!=", "<>": conditions.append("\(column) <> ?"); parameters.append(.text(p.value))
             case "like":
-                let escaped = p.value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
-                conditions.append("\(column) LIKE ? ESCAPE '\\'"); parameters.append(.text("%\(escaped)%"))
+                conditions.append("\(column) LIKE ? ESCAPE '\\'"); parameters.append(.text(substringPattern(p.value)))
             case "<", "<=", ">", ">=":
                 conditions.append("\(column) \(p.op) ?"); parameters.append(.text(p.value))
             default: throw NodeError.badRequest("operator '\(p.op)' is not one of =, !=, like, <, <=, >, >=")
             }
+        }
+        if let filter = query.filter, !filter.isEmpty {
+            let text = IndexedAttribute.all.filter { $0.level <= level && $0.property != nil }.map { "\(StoreQuery.alias[$0.level]!).\($0.column)" }
+            conditions.append("(" + text.map { "\($0) LIKE ? ESCAPE '\\'" }.joined(separator: " OR ") + ")")
+            parameters += text.map { _ in .text(substringPattern(filter)) }
         }
         if !query.sources.isEmpty {
             guard level >= .series else { throw NodeError.badRequest("source filters apply to series and images") }

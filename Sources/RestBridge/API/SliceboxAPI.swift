@@ -1,0 +1,32 @@
+import Foundation
+import Node
+
+/// Seed 003, the Slicebox API, under `/api`: every route with the role it needs, over the node's
+/// one store. Route groups live in files named after them (`MetadataRoutes`, `ImageRoutes`, …).
+final class SliceboxAPI: @unchecked Sendable {
+    let node: NodeServer
+    let auth: Authenticator
+    let exports: ExportSets
+    /// Called by `POST /api/system/stop` (the executable shuts down gracefully).
+    let onStop: @Sendable () -> Void
+    let baseURL: String
+
+    init(node: NodeServer, auth: Authenticator, baseURL: String, onStop: @escaping @Sendable () -> Void) {
+        self.node = node
+        self.auth = auth
+        self.baseURL = baseURL
+        self.onStop = onStop
+        exports = ExportSets()
+    }
+
+    func router() -> Router {
+        var api = APIRouter(auth: auth)
+        addSystemRoutes(&api)
+        addUserRoutes(&api)
+        addMetadataRoutes(&api)
+        addImageRoutes(&api)
+        addNetworkRoutes(&api)
+        addLogRoutes(&api)
+        return api.router
+    }
+}
