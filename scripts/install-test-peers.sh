@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the build and the tests need, if missing: the C libraries' -dev packages,
-# DCMTK (the reference DICOM peer), curl (the HTTP peer), and pydicom / pynetdicom / numpy (the Python peers).
+# DCMTK (the reference DICOM peer), curl (the HTTP peer), pydicom / pynetdicom / numpy (the Python peers)
+# and schemathesis (the OpenAPI contract tester).
 # Fails loudly when something cannot be installed: a missing peer must fail the tests, not skip them.
 set -euo pipefail
 
@@ -20,6 +21,7 @@ need_pip=()
 python3 -c "import pydicom" 2>/dev/null || need_pip+=("pydicom>=3.0")
 python3 -c "import pynetdicom" 2>/dev/null || need_pip+=("pynetdicom>=2.1")
 python3 -c "import numpy" 2>/dev/null || need_pip+=("numpy")
+python3 -c "import schemathesis" 2>/dev/null || need_pip+=("schemathesis>=4.0,<5")
 if [ ${#need_pip[@]} -gt 0 ]; then
     echo "install-test-peers: pip install ${need_pip[*]}" >&2
     python3 -m pip install -q "${need_pip[@]}"
@@ -31,6 +33,7 @@ for bin in /usr/bin/openssl /usr/bin/curl /usr/bin/dcmdump /usr/bin/storescu /us
     [ -x "$bin" ] || missing+=("$bin")
 done
 python3 -c "import pydicom, pynetdicom, numpy" 2>/dev/null || missing+=("python: pydicom/pynetdicom/numpy")
+python3 -c "import schemathesis" 2>/dev/null || missing+=("python: schemathesis")
 if [ ${#missing[@]} -gt 0 ]; then
     echo "install-test-peers: FAILED, still missing: ${missing[*]}" >&2
     exit 1

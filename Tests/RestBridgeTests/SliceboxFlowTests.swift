@@ -1,0 +1,116 @@
+import XCTest
+import Foundation
+import TestPeers
+@testable import RestBridge
+
+/// The main flows of seed 003 as a user runs them with curl against a real node.
+final class SliceboxFlowTests: XCTestCase {
+    var node: TestNode!
+    override func setUpWithError() throws { node = try TestNode() }
+    override func tearDown() { node.stop() }
+
+    func testLoginUploadQueryRenderExportDelete() throws {
+        let jar = Curl.folder + "/jar-\(UUID().uuidString)"
+        defer { unlink(jar) }
+        // Log in with the session cookie (no basic auth afterwards).
+        let anonymous = Curl(auth: [])
+        XCTAssertEqual(try anonymous.get(node.base + "/metadata/patients").status, 401)
+        let login = try Curl(auth: ["-c", jar]).post(node.base + "/users/login", json: #"{"user":"admin","pass":"admin"}"#)
+        XCTAssertEqual(login.status, 201, login.text)
+        XCTAssertTrue(login.headers.contains("slicebox-session="), login.headers)
+        let user = Curl(auth: ["-b", jar])
+        XCTAssertEqual(try user.get(node.base + "/users/current").object()["user"] as? String, "admin")
+
+        // Upload: a multipart file and a raw body; the same instance again answers 200.
+        let ct = try pydicomFile("CT_small.dcm"), mr = try pydicomFile("MR_small.dcm")
+        let first = try user.upload(node.base + "/images", file: ct)
+        XCTAssertEqual(first.status, 201, first.text)
+        let ctId = try XCTUnwrap(try first.object()["id"] as? Int)
+        XCTAssertEqual(try user.upload(node.base + "/images", file: mr, multipart: false).status, 201)
+        XCTAssertEqual(try user.upload(node.base + "/images", file: ct, multipart: false).status, 200)
+        let garbage = Curl.folder + "/garbage-\(UUID().uuidString)"
+        try Data("this is not DICOM".utf8).write(to: URL(fileURLWithPath: garbage))
+        defer { unlink(garbage) }
+        let refused = try user.upload(node.base + "/images", file: garbage)
+        XCTAssertEqual(refused.status, 400)
+        XCTAssertNotNil(try refused.object()["error"] as? String)
+
+        // Query flat series: like on the patient name, ordered, paged.
+        let flat = try user.post(node.base + "/metadata/flatseries/query", json: """
+            {"startIndex":0,"count":10,"order":{"orderBy":"patientName","orderAscending":false},
+             "queryProperties":[{"propertyName":"patientName","operator":"like","propertyValue":"compressed"}]}
+            """).array()
+        XCTAssertEqual(flat.count, 2)
+        XCTAssertEqual(((flat[0]["patient"] as? [String: Any])?["patientName"] as? [String: Any])?["value"] as? String, "CompressedSamples^MR1")
+        let page = try user.get(node.base + "/metadata/patients?startindex=1&count=1&orderby=patientName").array()
+        XCTAssertEqual(((page.first?["patientName"]) as? [String: Any])?["value"] as? String, "CompressedSamples^MR1")
+        XCTAssertEqual(try user.get(node.base + "/metadata/patients?orderby=nosuch").status, 400)
+        XCTAssertEqual(try user.get(node.base + "/metadata/patients?filter=1CT1").array().count, 1)
+
+        // PNG: a real PNG of the requested height; a window changes the pixels.
+        let png = try user.get(node.base + "/images/\(ctId)/png?imageheight=64")
+        XCTAssertEqual(png.status, 200)
+        let decoded = try PNGDecoderForTests.size(png.body)
+        XCTAssertEqual(decoded.height, 64)
+        let windowed = try user.get(node.base + "/images/\(ctId)/png?windowmin=900&windowmax=1100")
+        XCTAssertNotEqual(windowed.body, try user.get(node.base + "/images/\(ctId)/png").body)
+
+        // The file comes back byte for byte; attributes and image information from it.
+        let fetched = try user.get(node.base + "/images/\(ctId)")
+        XCTAssertEqual(fetched.body, FileManager.default.contents(atPath: ct))
+        let attributes = try user.get(node.base + "/images/\(ctId)/attributes").array()
+        XCTAssertTrue(attributes.contains { $0["name"] as? String == "PatientName" && $0["value"] as? String == "CompressedSamples^CT1" })
+        let info = try user.get(node.base + "/images/\(ctId)/imageinformation").object()
+        XCTAssertEqual(info["numberOfFrames"] as? Int, 1)
+        XCTAssertEqual(info["minimumPixelValue"] as? Int, 128)  // pydicom: CT_small pixel_array.min()
+
+        // Export both images as a ZIP and open it with Python.
+        let all = try user.get(node.base + "/metadata/images?seriesid=\(try XCTUnwrap(first.object()["seriesId"] as? Int))").array()
+        XCTAssertEqual(all.count, 1)
+        let set = try user.post(node.base + "/images/export", json: "[\(ctId), \(ctId + 1)]")
+        XCTAssertEqual(set.status, 201)
+        let setId = try XCTUnwrap(try set.object()["value"] as? Int)
+        let zip = try user.get(node.base + "/images/export?id=\(setId)")
+        XCTAssertEqual(zip.status, 200)
+        let zipPath = Curl.folder + "/export-\(UUID().uuidString).zip"
+        try zip.body.write(to: URL(fileURLWithPath: zipPath))
+        defer { unlink(zipPath) }
+        let (status, out, err) = try PeerTools.run("/usr/bin/env", ["python3", "-c", """
+            import zipfile, pydicom, io, sys
+            z = zipfile.ZipFile(sys.argv[1]); assert z.testzip() is None
+            for n in sorted(z.namelist()):
+                ds = pydicom.dcmread(io.BytesIO(z.read(n)))
+                print(n, ds.PatientName)
+            """, zipPath])
+        XCTAssertEqual(status, 0, err)
+        let listing = String(decoding: out, as: UTF8.self)
+        XCTAssertTrue(listing.contains("_CompressedSamples^CT1-1CT1/") && listing.contains("CompressedSamples^MR1"), listing)
+
+        // Modify: the new value is stored; delete: the image and its parents go.
+        let modified = try user.put(node.base + "/images/\(ctId)/modify", json: #"[{"tagPath":{"tag":528446},"value":"Modified series"}]"#)
+        XCTAssertEqual(modified.status, 201, modified.text)
+        let seriesId = try XCTUnwrap(try modified.object()["seriesId"] as? Int)
+        XCTAssertEqual((try user.get(node.base + "/metadata/series/\(seriesId)").object()["seriesDescription"] as? [String: Any])?["value"] as? String,
+                       "Modified series")
+        let modifiedId = try XCTUnwrap(try modified.object()["id"] as? Int)
+        XCTAssertEqual(try user.delete(node.base + "/images/\(modifiedId)").status, 204)
+        XCTAssertEqual(try user.get(node.base + "/images/\(modifiedId)").status, 404)
+        XCTAssertEqual(try user.get(node.base + "/metadata/series/\(seriesId)").status, 404)
+        XCTAssertEqual(try user.post(node.base + "/images/delete", json: "[999999, \(ctId + 1)]").status, 204)
+        XCTAssertEqual(try user.get(node.base + "/metadata/patients").array().count, 0)
+
+        // Log out: the cookie no longer works.
+        XCTAssertEqual(try user.call("POST", node.base + "/users/logout").status, 201)
+        XCTAssertEqual(try user.get(node.base + "/metadata/patients").status, 401)
+    }
+}
+
+/// Reads a PNG's size from its IHDR (the pixels are checked by Codec's own PNG tests).
+enum PNGDecoderForTests {
+    static func size(_ data: Data) throws -> (width: Int, height: Int) {
+        let b = [UInt8](data)
+        guard b.count > 24, b[0..<8] == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] else { throw PeerMissing("not a PNG") }
+        func be32(_ o: Int) -> Int { Int(b[o]) << 24 | Int(b[o + 1]) << 16 | Int(b[o + 2]) << 8 | Int(b[o + 3]) }
+        return (be32(16), be32(20))
+    }
+}
