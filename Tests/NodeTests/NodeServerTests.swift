@@ -41,7 +41,7 @@ final class NodeServerTests: XCTestCase {
 
     func store(_ bytes: [UInt8], ae: String, port: UInt16) throws -> StoreResult {
         let path = folder + "/upload-\(UInt32.random(in: 0...UInt32.max)).dcm"
-        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
         let file = try StorableFile(path: path)
         var rq = AssociationRequest(callingAETitle: "TEST", calledAETitle: ae, host: "127.0.0.1", port: port)
         rq.proposeStorage(for: [file])

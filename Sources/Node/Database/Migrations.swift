@@ -89,6 +89,9 @@ enum Migrations {
             UNIQUE (host, port));
         """,
         users,
+        forwarding,
+        directoryWatches,
+        importSessions,
     ]
 
     /// Brings the database to the newest schema, one transaction per migration.

@@ -10,6 +10,12 @@ public final class NodeServer: @unchecked Sendable {
     public let index: SQLiteIndex
     public let store: FileStore
     public let ingest: Ingest
+    /// Watched folders (seed 003 `/directorywatches`), started with the node.
+    public let directoryWatches: DirectoryWatches
+    /// Upload sessions (seed 003 `/import/sessions`).
+    public let importSessions: ImportSessions
+    /// Forwarding rules and their transactions (seed 003 `/forwarding`), sending to managed SCUs.
+    public let forwarding: ForwardingService
     public private(set) var mainSCP: DicomServer?
     private var managedSCPs: [Int64: DicomServer] = [:]
     private let lock = NSLock()
@@ -22,9 +28,13 @@ public final class NodeServer: @unchecked Sendable {
         store = try FileStore(root: config.dataFolder, durable: config.durable)
         index = try SQLiteIndex(path: config.dataFolder + "/index.sqlite")
         ingest = Ingest(store: store, index: index, log: self.log, duplicatePolicy: DuplicatePolicy(rawValue: config.duplicatePolicy) ?? .replace)
+        directoryWatches = DirectoryWatches(ingest: ingest, log: self.log)
+        importSessions = ImportSessions(ingest: ingest, log: self.log)
+        forwarding = ForwardingService(ingest: ingest, log: self.log)
+        forwarding.register(sender: SCUForwardingSender(index: index, callingAETitle: config.dicom.aeTitle, log: self.log))
     }
 
-    /// Repairs the store after a crash, then starts the main SCP and every managed SCP.
+    /// Repairs the store after a crash, then starts the main SCP, every managed SCP and the directory watches.
     public func start() throws {
         let started = Date()
         log.persist(to: index)
@@ -33,6 +43,7 @@ public final class NodeServer: @unchecked Sendable {
         log.log(.info, "node", "store opened", ["data": config.dataFolder, "images": "\(c.images)", "series": "\(c.series)",
                                                  "studies": "\(c.studies)", "patients": "\(c.patients)",
                                                  "repaired": "\(repaired.completed + repaired.removed + repaired.deleted)"])
+        try forwarding.start()
         let main = makeServer(aeTitle: config.dicom.aeTitle, source: Source(type: .scp, name: config.dicom.aeTitle, id: 0),
                               allowedCallingAETitles: config.dicom.allowedCallingAETitles.isEmpty ? nil : Set(config.dicom.allowedCallingAETitles))
         main.maxAssociations = config.dicom.maxAssociations
@@ -47,6 +58,7 @@ public final class NodeServer: @unchecked Sendable {
                 log.log(.error, "scp", "cannot start managed SCP", ["name": scp.name, "ae": scp.aeTitle, "port": "\(scp.port)", "error": "\(error)"])
             }
         }
+        try directoryWatches.start()
         log.log(.info, "node", "ready", ["ae": config.dicom.aeTitle, "port": "\(main.port)",
                                           "startup_ms": "\(Int(Date().timeIntervalSince(started) * 1000))"])
     }
@@ -58,6 +70,8 @@ public final class NodeServer: @unchecked Sendable {
         lock.unlock()
         log.log(.info, "node", "stopping", ["associations": "\(servers.map(\.activeCount).reduce(0, +))"])
         for s in servers { s.stop(waitSeconds: waitSeconds) }
+        directoryWatches.stop()
+        forwarding.stop(waitSeconds: min(waitSeconds, 10))
         ingest.stop()
         log.log(.info, "node", "stopped", [:])
         log.stop()
@@ -115,6 +129,7 @@ public final class NodeServer: @unchecked Sendable {
     public func removeSCP(id: Int64) throws {
         lock.lock(); let server = managedSCPs.removeValue(forKey: id); lock.unlock()
         server?.stop(waitSeconds: 10)
+        try forwarding.removeRules(forSource: .scp, id: id)
         try index.db.write { try $0.run("DELETE FROM scps WHERE id=?", [.integer(id)]) }
         if server != nil { log.log(.info, "scp", "removed", ["id": "\(id)"]) }
     }
@@ -149,6 +164,7 @@ public final class NodeServer: @unchecked Sendable {
     }
 
     public func removeSCU(id: Int64) throws {
+        try forwarding.removeRules(forDestination: .scu, id: id)
         try index.db.write { try $0.run("DELETE FROM scus WHERE id=?", [.integer(id)]) }
     }
 

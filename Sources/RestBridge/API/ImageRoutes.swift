@@ -40,6 +40,9 @@ extension SliceboxAPI {
         }
         api.get("/images/{id}/png") { r, _ in
             let file = try self.readImage(r.id(), lazy: false)
+            guard file.dataSet.contains(.pixelData) || file.dataSet.contains(Tag(0x7FE0_0008)) || file.dataSet.contains(Tag(0x7FE0_0009)) else {
+                throw HTTPError(.unprocessableContent, "image \(try r.id()) has no pixel data to render (SOP class \(file.dataSet.string(.sopClassUID) ?? "?"))")
+            }
             let frame = try r.query.int("framenumber", default: 1)
             let frames = max(file.dataSet.string(.numberOfFrames).flatMap { Int($0.trimmingCharacters(in: .whitespaces)) } ?? 1, 1)
             guard (1...frames).contains(frame) else { throw HTTPError(.badRequest, "framenumber must be 1–\(frames)") }
@@ -71,6 +74,9 @@ extension SliceboxAPI {
             for m in mappings {
                 let path = try m.tagPath.tagPath()
                 guard !path.hasWildcards else { throw HTTPError(.badRequest, "a modified tag path cannot have wildcards: \(path)") }
+                guard path.last.tag.group > 0x0002, path.prefixSteps.allSatisfy({ $0.tag.group > 0x0002 }) else {
+                    throw HTTPError(.badRequest, "\(path): groups 0000 (command) and 0002 (file meta) cannot be modified")
+                }
                 let vr = file.dataSet.element(at: path)?.vr ?? DataDictionary.vr(for: path.last.tag)
                 guard vr != .SQ else { throw HTTPError(.badRequest, "\(path) is a sequence; set a value inside one of its items") }
                 let element: DataElement
@@ -80,7 +86,9 @@ extension SliceboxAPI {
                 } catch {
                     throw HTTPError(.badRequest, "'\(m.value)' is not a valid \(vr) value for \(path): \(error)")
                 }
-                try file.dataSet.set(element, at: path)
+                do { try file.dataSet.set(element, at: path) } catch {
+                    throw HTTPError(.badRequest, "cannot set \(path): \(error)")
+                }
             }
             if mappings.contains(where: { (try? $0.tagPath.tagPath())?.last.tag == .sopInstanceUID }) {
                 try file.meta.set(.mediaStorageSOPInstanceUID, vr: .UI, string: file.dataSet.string(.sopInstanceUID) ?? "")

@@ -255,7 +255,10 @@ final class HTTPConnection: @unchecked Sendable {
     /// what went wrong, for errors).
     private func logRequest(method: String, path: String, status: HTTPStatus, bytes: Int64, started: Double, error: String? = nil) {
         let ms = String(format: "%.1f", (monotonicNow() - started) * 1000)
-        let level: NetLogLevel = status.code >= 500 || error?.hasPrefix("response aborted") == true ? .warning : .info
+        // Successful requests are debug lines (an access log, not system events for the log table);
+        // refusals are events, server errors warnings.
+        let level: NetLogLevel = status.code >= 500 || error?.hasPrefix("response aborted") == true ? .warning
+            : status.code >= 400 ? .info : .debug
         let peer = stream.peerDescription
         if let error {
             server.log.log(level, "http", "request", ["method": method, "path": path, "status": "\(status.code)", "bytes": "\(bytes)",
