@@ -92,6 +92,9 @@ enum Migrations {
         forwarding,
         directoryWatches,
         importSessions,
+        seriesTypes,
+        seriesTags,
+        tagFilters,
     ]
 
     /// Brings the database to the newest schema, one transaction per migration.

@@ -18,8 +18,12 @@ public struct MetadataQuery: Sendable {
     public var orderBy: String? = nil
     public var ascending = true
     public var properties: [Property] = []
-    /// Images (or series) from any of these sources (ORed); empty: all.
+    /// Series from any of these sources (ORed); empty: all.
     public var sources: [(type: SourceType, id: Int64)] = []
+    /// Series carrying any of these series types (ORed); empty: all.
+    public var seriesTypeIds: [Int64] = []
+    /// Series carrying any of these series tags (ORed); empty: all.
+    public var seriesTagIds: [Int64] = []
     /// Case-insensitive substring over the text properties of the level and its parents (the
     /// `filter` parameter of the seed's GET listings).
     public var filter: String? = nil
@@ -76,11 +80,31 @@ extension SQLiteIndex {
             conditions.append("(" + text.map { "\($0) LIKE ? ESCAPE '\\'" }.joined(separator: " OR ") + ")")
             parameters += text.map { _ in .text(substringPattern(filter)) }
         }
+        // Source, series type and series tag filters: each ORs its values, and they are ANDed
+        // (Slicebox). They concern series; patients and studies match through any of their series.
+        var seriesConditions: [String] = []
         if !query.sources.isEmpty {
-            guard level >= .series else { throw NodeError.badRequest("source filters apply to series and images") }
             let any = query.sources.map { _ in "(ss.source_type = ? AND ss.source_id = ?)" }.joined(separator: " OR ")
-            conditions.append("EXISTS (SELECT 1 FROM series_sources ss WHERE ss.series_ref = se.id AND (\(any)))")
+            seriesConditions.append("EXISTS (SELECT 1 FROM series_sources ss WHERE ss.series_ref = se.id AND (\(any)))")
             for s in query.sources { parameters += [.text(s.type.rawValue), .integer(s.id)] }
+        }
+        if !query.seriesTypeIds.isEmpty {
+            let marks = query.seriesTypeIds.map { _ in "?" }.joined(separator: ",")
+            seriesConditions.append("EXISTS (SELECT 1 FROM series_series_types sst WHERE sst.series_ref = se.id AND sst.series_type_ref IN (\(marks)))")
+            parameters += query.seriesTypeIds.map { .integer($0) }
+        }
+        if !query.seriesTagIds.isEmpty {
+            let marks = query.seriesTagIds.map { _ in "?" }.joined(separator: ",")
+            seriesConditions.append("EXISTS (SELECT 1 FROM series_series_tags sstg WHERE sstg.series_ref = se.id AND sstg.series_tag_ref IN (\(marks)))")
+            parameters += query.seriesTagIds.map { .integer($0) }
+        }
+        if !seriesConditions.isEmpty {
+            let all = seriesConditions.joined(separator: " AND ")
+            switch level {
+            case .patient: conditions.append("EXISTS (SELECT 1 FROM studies sx JOIN series se ON se.study_ref = sx.id WHERE sx.patient_ref = p.id AND \(all))")
+            case .study: conditions.append("EXISTS (SELECT 1 FROM series se WHERE se.study_ref = st.id AND \(all))")
+            default: conditions.append(all)
+            }
         }
         var sql = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
         if let orderBy = query.orderBy {

@@ -16,6 +16,12 @@ public final class NodeServer: @unchecked Sendable {
     public let importSessions: ImportSessions
     /// Forwarding rules and their transactions (seed 003 `/forwarding`), sending to managed SCUs.
     public let forwarding: ForwardingService
+    /// Series types, their rules and labels (seed 003 `/seriestypes`, `/metadata/series/{id}/seriestypes`).
+    public let seriesTypes: SeriesTypeService
+    /// Series tags (seed 003 `/metadata/seriestags`, `/metadata/series/{id}/seriestags`).
+    public let seriesTags: SeriesTagService
+    /// Tag filters applied to incoming images per source (seed 003 `/filtering`).
+    public let tagFilters: TagFilterService
     public private(set) var mainSCP: DicomServer?
     private var managedSCPs: [Int64: DicomServer] = [:]
     private let lock = NSLock()
@@ -32,6 +38,11 @@ public final class NodeServer: @unchecked Sendable {
         importSessions = ImportSessions(ingest: ingest, log: self.log)
         forwarding = ForwardingService(ingest: ingest, log: self.log)
         forwarding.register(sender: SCUForwardingSender(index: index, callingAETitle: config.dicom.aeTitle, log: self.log))
+        seriesTypes = SeriesTypeService(index: index, store: store, log: self.log)
+        seriesTags = SeriesTagService(index: index)
+        tagFilters = try TagFilterService(index: index, log: self.log)
+        ingest.add(transform: tagFilters)
+        ingest.add(observer: seriesTypes)
     }
 
     /// Repairs the store after a crash, then starts the main SCP, every managed SCP and the directory watches.
@@ -39,6 +50,7 @@ public final class NodeServer: @unchecked Sendable {
         let started = Date()
         log.persist(to: index)
         let repaired = try ingest.repair()
+        try seriesTypes.start()
         let c = try index.counts()
         log.log(.info, "node", "store opened", ["data": config.dataFolder, "images": "\(c.images)", "series": "\(c.series)",
                                                  "studies": "\(c.studies)", "patients": "\(c.patients)",
@@ -73,6 +85,7 @@ public final class NodeServer: @unchecked Sendable {
         directoryWatches.stop()
         forwarding.stop(waitSeconds: min(waitSeconds, 10))
         ingest.stop()
+        seriesTypes.stop()
         log.log(.info, "node", "stopped", [:])
         log.stop()
     }
@@ -131,6 +144,7 @@ public final class NodeServer: @unchecked Sendable {
         server?.stop(waitSeconds: 10)
         try forwarding.removeRules(forSource: .scp, id: id)
         try index.db.write { try $0.run("DELETE FROM scps WHERE id=?", [.integer(id)]) }
+        try tagFilters.removeAssociations(sourceType: .scp, sourceId: id)
         if server != nil { log.log(.info, "scp", "removed", ["id": "\(id)"]) }
     }
 

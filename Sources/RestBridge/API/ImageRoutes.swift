@@ -140,23 +140,23 @@ extension SliceboxAPI {
     /// An upload: the raw body, or the `file`/`dataset` part (else the first file part) of a
     /// multipart body, streamed into the store as it arrives.
     func receiveUpload(_ r: HTTPRequest, source: Source) throws -> Ingest.Result {
-        if r.contentType?.lowercased() == "multipart/form-data" {
-            let parser = try MultipartParser(contentType: r.headers["Content-Type"])
-            var upload: IncomingFile? = nil
-            do {
-                try parser.parse(r.body) { head in
-                    guard upload == nil, head.name == "file" || head.name == "dataset" || head.filename != nil else { return { _ in } }
-                    let file = try node.store.create()
-                    upload = file
-                    return { try file.write($0) }
-                }
-            } catch {
-                upload?.discard()
-                throw error
+        try node.ingest.store(writing: Self.uploadWriter(r), source: source)
+    }
+
+    /// Writes an upload's file into `incoming/` as it arrives (see `receiveUpload`).
+    static func uploadWriter(_ r: HTTPRequest) -> (IncomingFile) throws -> Void {
+        { file in
+            guard r.contentType?.lowercased() == "multipart/form-data" else {
+                try r.body.forEachChunk { try file.write($0) }
+                return
             }
-            guard let upload else { throw HTTPError(.badRequest, "the multipart body has no 'file' (or 'dataset') part") }
-            return try node.ingest.commitWritten(upload, source: source)
+            var found = false
+            try MultipartParser(contentType: r.headers["Content-Type"]).parse(r.body) { head in
+                guard !found, head.name == "file" || head.name == "dataset" || head.filename != nil else { return { _ in } }
+                found = true
+                return { try file.write($0) }
+            }
+            guard found else { throw HTTPError(.badRequest, "the multipart body has no 'file' (or 'dataset') part") }
         }
-        return try node.ingest.store(writing: { file in try r.body.forEachChunk { try file.write($0) } }, source: source)
     }
 }

@@ -52,9 +52,9 @@ extension SliceboxAPI {
             return .json(sources)
         }
         api.get("/destinations") { _, _ in
-            var destinations = try node.listSCUs().map { DestinationJSON(destinationType: "scu", destinationName: $0.name, destinationId: $0.id) }
-            destinations += try self.extraDestinations()
-            return .json(destinations)
+            .json(try node.forwarding.destinations().map {
+                DestinationJSON(destinationType: $0.destinationType.rawValue, destinationName: $0.destinationName, destinationId: $0.destinationId)
+            })
         }
     }
 }

@@ -27,6 +27,9 @@ final class SliceboxAPI: @unchecked Sendable {
         addImageRoutes(&api)
         addNetworkRoutes(&api)
         addLogRoutes(&api)
+        addImportRoutes(&api)
+        addWatchRoutes(&api)
+        addForwardingRoutes(&api)
         return api.router
     }
 }
