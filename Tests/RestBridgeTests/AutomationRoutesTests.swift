@@ -98,4 +98,55 @@ final class AutomationRoutesTests: XCTestCase {
         XCTAssertEqual(try admin.delete(node.base + "/forwarding/rule/\(ruleId)").status, 204)
         XCTAssertEqual(try admin.get(node.base + "/forwarding/rules").array().count, 0)
     }
+
+    func testSeriesTypesTagsAndFiltersThroughREST() throws {
+        let admin = Curl()
+        // A blacklist on uploads of user 1: StationName goes before storage.
+        let filter = try admin.post(node.base + "/filtering/filters", json: #"{"name":"no station","tagFilterType":"BLACKLIST","tags":[{"tag":528400}]}"#)
+        XCTAssertEqual(filter.status, 201, filter.text)
+        let filterId = try XCTUnwrap(try filter.object()["id"] as? Int)
+        XCTAssertEqual(try admin.post(node.base + "/filtering/associations", json: #"{"sourceType":"user","sourceId":1,"tagFilterId":\#(filterId)}"#).status, 201)
+        XCTAssertEqual(try admin.get(node.base + "/filtering/filters/\(filterId)/tagpaths").array().first?["name"] as? String, "StationName")
+        XCTAssertEqual(try admin.post(node.base + "/filtering/filters", json: #"{"name":"x","tagFilterType":"GREYLIST"}"#).status, 400)
+
+        // A series type CT by Modality; MR and CT uploaded; only the CT series gets it.
+        let type = try admin.post(node.base + "/seriestypes", json: #"{"name":"CT series"}"#)
+        XCTAssertEqual(type.status, 201, type.text)
+        let typeId = try XCTUnwrap(try type.object()["id"] as? Int)
+        let rule = try admin.post(node.base + "/seriestypes/rules", json: #"{"seriesTypeId":\#(typeId)}"#)
+        let ruleId = try XCTUnwrap(try rule.object()["id"] as? Int)
+        let attribute = try admin.post(node.base + "/seriestypes/rules/\(ruleId)/attributes", json: #"{"group":8,"element":96,"value":"CT"}"#)
+        XCTAssertEqual(attribute.status, 201, attribute.text)
+        XCTAssertEqual(try attribute.object()["name"] as? String, "Modality")
+        let ct = try admin.upload(node.base + "/images", file: try pydicomFile("CT_small.dcm"))
+        let mr = try admin.upload(node.base + "/images", file: try pydicomFile("MR_small.dcm"))
+        let ctSeries = try XCTUnwrap(try ct.object()["seriesId"] as? Int), mrSeries = try XCTUnwrap(try mr.object()["seriesId"] as? Int)
+        try waitFor("the CT series to be labelled") {
+            try admin.get(node.base + "/metadata/series/\(ctSeries)/seriestypes").array().first?["name"] as? String == "CT series"
+        }
+        try waitFor("relabelling to end") { try admin.get(node.base + "/seriestypes/rules/updatestatus").object()["running"] as? Bool == false }
+        XCTAssertEqual(try admin.get(node.base + "/metadata/series/\(mrSeries)/seriestypes").array().count, 0)
+        let typed = try admin.get(node.base + "/metadata/flatseries?seriestypes=\(typeId)").array()
+        XCTAssertEqual(typed.map { $0["id"] as? Int }, [ctSeries])
+        XCTAssertEqual(try admin.get(node.base + "/metadata/series/424242/seriestypes").status, 404)
+
+        // The blacklisted attribute is not in the stored file.
+        let ctId = try XCTUnwrap(try ct.object()["id"] as? Int)
+        let attributes = try admin.get(node.base + "/images/\(ctId)/attributes").array()
+        XCTAssertFalse(attributes.contains { $0["name"] as? String == "StationName" })
+        XCTAssertTrue(attributes.contains { $0["name"] as? String == "Manufacturer" })
+
+        // Series tags: tag the MR series, filter by the tag.
+        let tag = try admin.post(node.base + "/metadata/series/\(mrSeries)/seriestags", json: #"{"name":"follow-up"}"#)
+        XCTAssertEqual(tag.status, 201, tag.text)
+        let tagId = try XCTUnwrap(try tag.object()["id"] as? Int)
+        XCTAssertEqual(try admin.get(node.base + "/metadata/series/\(mrSeries)/seriestags").array().first?["name"] as? String, "follow-up")
+        XCTAssertEqual(try admin.post(node.base + "/metadata/patients/query", json: """
+            {"startIndex":0,"count":10,"queryProperties":[],"filters":{"seriesTagIds":[\(tagId)]}}
+            """).array().count, 1)
+        XCTAssertEqual(try admin.delete(node.base + "/metadata/series/\(mrSeries)/seriestags/\(tagId)").status, 204)
+        XCTAssertEqual(try admin.get(node.base + "/metadata/flatseries?seriestags=\(tagId)").array().count, 0)
+        XCTAssertEqual(try Curl(auth: ["-u", "admin:admin"]).post(node.base + "/seriestypes/series/query", json: #"{"ids":[\#(ctSeries)]}"#).object().keys.first,
+                       "seriesidseriestypes")
+    }
 }

@@ -30,6 +30,8 @@ final class SliceboxAPI: @unchecked Sendable {
         addImportRoutes(&api)
         addWatchRoutes(&api)
         addForwardingRoutes(&api)
+        addSeriesTypeRoutes(&api)
+        addFilteringRoutes(&api)
         return api.router
     }
 }
