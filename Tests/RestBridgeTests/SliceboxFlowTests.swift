@@ -105,6 +105,49 @@ final class SliceboxFlowTests: XCTestCase {
     }
 }
 
+extension SliceboxFlowTests {
+    func testAnonymizeKeysAndAnonymizedCopy() throws {
+        let user = Curl()
+        let ct = try pydicomFile("CT_small.dcm")
+        let uploaded = try user.upload(node.base + "/images", file: ct).object()
+        let id = try XCTUnwrap(uploaded["id"] as? Int)
+        XCTAssertEqual(try user.get(node.base + "/anonymization/options").array().first { $0["name"] as? String == "RETAIN_UIDS" }?["rank"] as? Int, 120)
+
+        // A copy, not stored: no identity left; the stored image is untouched.
+        let copy = try user.call("POST", node.base + "/images/\(id)/anonymized", ["-H", "Content-Type: application/json", "--data-binary",
+                                                                                  #"{"profile":{"options":[{"name":"BASIC_PROFILE"}]},"tagValues":[]}"#])
+        XCTAssertEqual(copy.status, 200)
+        XCTAssertFalse(copy.body.range(of: Data("CompressedSamples^CT1".utf8)) != nil)
+        XCTAssertEqual(try user.get(node.base + "/metadata/patients").array().count, 1)
+
+        // Anonymize in place: a new image with a pseudonym (the custom name honoured); the key leads back.
+        let anonymized = try user.put(node.base + "/images/\(id)/anonymize", json: """
+            {"profile":{"options":[{"name":"BASIC_PROFILE"}]},"tagValues":[{"tagPath":{"tag":1048592},"value":"Anon^Patient"}]}
+            """)
+        XCTAssertEqual(anonymized.status, 200, anonymized.text)
+        let newId = try XCTUnwrap(try anonymized.object()["id"] as? Int)
+        XCTAssertNotEqual(newId, id)
+        XCTAssertEqual(try user.get(node.base + "/images/\(id)").status, 404)
+        let patients = try user.get(node.base + "/metadata/patients").array()
+        XCTAssertEqual(patients.map { ($0["patientName"] as? [String: Any])?["value"] as? String }, ["Anon^Patient"])
+        let keys = try user.get(node.base + "/anonymization/keys").array()
+        XCTAssertEqual(keys.count, 1)
+        XCTAssertEqual(keys.first?["patientName"] as? String, "CompressedSamples^CT1")
+        XCTAssertEqual(keys.first?["anonPatientName"] as? String, "Anon^Patient")
+        XCTAssertEqual(keys.first?["imageId"] as? Int, newId)
+        let keyId = try XCTUnwrap(keys.first?["id"] as? Int)
+        XCTAssertFalse(try user.get(node.base + "/anonymization/keys/\(keyId)/keyvalues").array().isEmpty)
+        let csv = try user.get(node.base + "/anonymization/keys/export/csv")
+        XCTAssertEqual(csv.status, 200)
+        XCTAssertTrue(csv.text.contains("CompressedSamples^CT1"), csv.text)
+        XCTAssertEqual(try user.post(node.base + "/anonymization/keys/query", json: """
+            {"startIndex":0,"count":5,"queryProperties":[{"propertyName":"patientName","operator":"like","propertyValue":"CT1"}]}
+            """).array().count, 1)
+        XCTAssertEqual(try user.put(node.base + "/images/\(newId)/anonymize", json: #"{"profile":{"options":[{"name":"NO_SUCH_OPTION"}]}}"#).status, 400)
+        XCTAssertEqual(try user.put(node.base + "/images/424242/anonymize", json: "{}").status, 404)
+    }
+}
+
 /// Reads a PNG's size from its IHDR (the pixels are checked by Codec's own PNG tests).
 enum PNGDecoderForTests {
     static func size(_ data: Data) throws -> (width: Int, height: Int) {

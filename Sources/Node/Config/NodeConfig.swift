@@ -16,6 +16,8 @@ public struct NodeConfig: Codable, Sendable, Equatable {
     public var logLevel = "info"
     /// C-MOVE destinations beyond the managed SCUs: AE title → host and port.
     public var moveDestinations: [String: Destination] = [:]
+    /// Key purging, reverse anonymization and the attributes every anonymization key records.
+    public var anonymization = AnonymizationSettings()
 
     public struct DICOM: Codable, Sendable, Equatable {
         public var host = "127.0.0.1"
@@ -113,6 +115,7 @@ extension NodeConfig {
         durable = try c.decodeIfPresent(Bool.self, forKey: .durable) ?? d.durable
         logLevel = try c.decodeIfPresent(String.self, forKey: .logLevel) ?? d.logLevel
         moveDestinations = try c.decodeIfPresent([String: Destination].self, forKey: .moveDestinations) ?? d.moveDestinations
+        anonymization = try c.decodeIfPresent(AnonymizationSettings.self, forKey: .anonymization) ?? d.anonymization
     }
 }
 

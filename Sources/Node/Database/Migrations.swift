@@ -95,6 +95,7 @@ enum Migrations {
         seriesTypes,
         seriesTags,
         tagFilters,
+        anonymization,
     ]
 
     /// Brings the database to the newest schema, one transaction per migration.

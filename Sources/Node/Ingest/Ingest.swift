@@ -210,7 +210,7 @@ public final class Ingest: @unchecked Sendable {
             file.discard()
             throw (error as? NodeError) ?? NodeError.invalidData("\(error)")
         }
-        return try commit(file, source: source)
+        return try commit(file, source: source, policy: policy)
     }
 
     /// A file written by `write` as it arrives (an HTTP upload streamed to disk, never held whole).

@@ -22,6 +22,8 @@ public final class NodeServer: @unchecked Sendable {
     public let seriesTags: SeriesTagService
     /// Tag filters applied to incoming images per source (seed 003 `/filtering`).
     public let tagFilters: TagFilterService
+    /// Anonymization, its keys and reverse anonymization of incoming images (seed 003 `/anonymization`, PS3.15 Annex E).
+    public let anonymization: AnonymizationService
     public private(set) var mainSCP: DicomServer?
     private var managedSCPs: [Int64: DicomServer] = [:]
     private let lock = NSLock()
@@ -43,6 +45,8 @@ public final class NodeServer: @unchecked Sendable {
         tagFilters = try TagFilterService(index: index, log: self.log)
         ingest.add(transform: tagFilters)
         ingest.add(observer: seriesTypes)
+        // After the tag filters, as Slicebox: filter, then reverse anonymization.
+        anonymization = AnonymizationService(ingest: ingest, settings: config.anonymization)
     }
 
     /// Repairs the store after a crash, then starts the main SCP, every managed SCP and the directory watches.

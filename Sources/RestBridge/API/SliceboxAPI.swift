@@ -32,6 +32,7 @@ final class SliceboxAPI: @unchecked Sendable {
         addForwardingRoutes(&api)
         addSeriesTypeRoutes(&api)
         addFilteringRoutes(&api)
+        addAnonymizationRoutes(&api)
         return api.router
     }
 }
