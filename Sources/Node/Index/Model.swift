@@ -6,12 +6,20 @@ import Foundation
 public struct Patient: Sendable, Equatable {
     public var id: Int64
     public var patientName, patientID, patientBirthDate, patientSex: String
+    public init(id: Int64, patientName: String, patientID: String, patientBirthDate: String, patientSex: String) {
+        self.id = id; self.patientName = patientName; self.patientID = patientID; self.patientBirthDate = patientBirthDate; self.patientSex = patientSex
+    }
 }
 
 public struct Study: Sendable, Equatable {
     public var id: Int64
     public var patientId: Int64
     public var studyInstanceUID, studyDescription, studyDate, studyID, accessionNumber, patientAge: String
+    public init(id: Int64, patientId: Int64, studyInstanceUID: String, studyDescription: String, studyDate: String, studyID: String,
+                accessionNumber: String, patientAge: String) {
+        self.id = id; self.patientId = patientId; self.studyInstanceUID = studyInstanceUID; self.studyDescription = studyDescription
+        self.studyDate = studyDate; self.studyID = studyID; self.accessionNumber = accessionNumber; self.patientAge = patientAge
+    }
 }
 
 public struct Series: Sendable, Equatable {
@@ -19,12 +27,21 @@ public struct Series: Sendable, Equatable {
     public var studyId: Int64
     public var seriesInstanceUID, seriesDescription, seriesDate, modality, protocolName,
                bodyPartExamined, manufacturer, stationName, frameOfReferenceUID: String
+    public init(id: Int64, studyId: Int64, seriesInstanceUID: String, seriesDescription: String, seriesDate: String, modality: String,
+                protocolName: String, bodyPartExamined: String, manufacturer: String, stationName: String, frameOfReferenceUID: String) {
+        self.id = id; self.studyId = studyId; self.seriesInstanceUID = seriesInstanceUID; self.seriesDescription = seriesDescription
+        self.seriesDate = seriesDate; self.modality = modality; self.protocolName = protocolName; self.bodyPartExamined = bodyPartExamined
+        self.manufacturer = manufacturer; self.stationName = stationName; self.frameOfReferenceUID = frameOfReferenceUID
+    }
 }
 
 public struct Image: Sendable, Equatable {
     public var id: Int64
     public var seriesId: Int64
     public var sopInstanceUID, imageType, instanceNumber: String
+    public init(id: Int64, seriesId: Int64, sopInstanceUID: String, imageType: String, instanceNumber: String) {
+        self.id = id; self.seriesId = seriesId; self.sopInstanceUID = sopInstanceUID; self.imageType = imageType; self.instanceNumber = instanceNumber
+    }
 }
 
 public struct FlatSeries: Sendable, Equatable {
@@ -32,6 +49,7 @@ public struct FlatSeries: Sendable, Equatable {
     public var patient: Patient
     public var study: Study
     public var series: Series
+    public init(patient: Patient, study: Study, series: Series) { self.patient = patient; self.study = study; self.series = series }
 }
 
 /// Where an image came from (Slicebox `source`): a user upload, a box, a watched directory,

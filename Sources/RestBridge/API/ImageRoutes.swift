@@ -99,7 +99,7 @@ extension SliceboxAPI {
             let result = try node.ingest.store(bytes: try file.encoded(), source: stored.source, policy: .replace)
             if result.outcome.imageId != id { _ = try node.ingest.delete(imageIds: [id]) }
             node.log.log(.info, "image", "modified", ["image": "\(id)", "new": "\(result.outcome.imageId)", "user": user.name, "sop": result.sopInstanceUID])
-            return .json(ImageJSON(try self.image(id: result.outcome.imageId)), status: .created)
+            return .fastJSON(ImageJSON(try self.image(id: result.outcome.imageId)), status: .created)
         }
 
         api.post("/images/export") { r, _ in

@@ -29,41 +29,41 @@ extension SliceboxAPI {
             return first
         }
 
-        api.get("/metadata/patients") { r, _ in .json(try index.patients(.fromListing(r)).map(PatientJSON.init)) }
-        api.post("/metadata/patients/query") { r, _ in .json(try index.patients(r.seedBody(QueryJSON.self).metadataQuery()).map(PatientJSON.init)) }
-        api.get("/metadata/patients/{id}") { r, _ in .json(PatientJSON(try one(index.patients(byId(r)), "patient", r.id()))) }
+        api.get("/metadata/patients") { r, _ in .fastJSON(try index.patients(.fromListing(r)).map(PatientJSON.init)) }
+        api.post("/metadata/patients/query") { r, _ in .fastJSON(try index.patients(r.seedBody(QueryJSON.self).metadataQuery()).map(PatientJSON.init)) }
+        api.get("/metadata/patients/{id}") { r, _ in .fastJSON(PatientJSON(try one(index.patients(byId(r)), "patient", r.id()))) }
         api.get("/metadata/patients/{id}/images") { r, _ in
             var q = try MetadataQuery.fromListing(r, paged: false)
             q.properties.append(.init(name: "patientId", op: "=", value: String(try r.id())))
-            return .json(try index.images(q).map(ImageJSON.init))
+            return .fastJSON(try index.images(q).map(ImageJSON.init))
         }
 
-        api.get("/metadata/studies") { r, _ in .json(try index.studies(children(r, parent: "patientid")).map(StudyJSON.init)) }
-        api.post("/metadata/studies/query") { r, _ in .json(try index.studies(r.seedBody(QueryJSON.self).metadataQuery()).map(StudyJSON.init)) }
-        api.get("/metadata/studies/{id}") { r, _ in .json(StudyJSON(try one(index.studies(byId(r)), "study", r.id()))) }
+        api.get("/metadata/studies") { r, _ in .fastJSON(try index.studies(children(r, parent: "patientid")).map(StudyJSON.init)) }
+        api.post("/metadata/studies/query") { r, _ in .fastJSON(try index.studies(r.seedBody(QueryJSON.self).metadataQuery()).map(StudyJSON.init)) }
+        api.get("/metadata/studies/{id}") { r, _ in .fastJSON(StudyJSON(try one(index.studies(byId(r)), "study", r.id()))) }
         api.get("/metadata/studies/{id}/images") { r, _ in
             let id = try r.id()
             _ = try one(index.studies(byId(r)), "study", id)
             var q = try MetadataQuery.fromListing(r, paged: false)
             q.properties.append(.init(name: "studyId", op: "=", value: String(id)))
-            return .json(try index.images(q).map(ImageJSON.init))
+            return .fastJSON(try index.images(q).map(ImageJSON.init))
         }
 
-        api.get("/metadata/series") { r, _ in .json(try index.series(children(r, parent: "studyid")).map(SeriesJSON.init)) }
-        api.post("/metadata/series/query") { r, _ in .json(try index.series(r.seedBody(QueryJSON.self).metadataQuery()).map(SeriesJSON.init)) }
-        api.get("/metadata/series/{id}") { r, _ in .json(SeriesJSON(try one(index.series(byId(r)), "series", r.id()))) }
+        api.get("/metadata/series") { r, _ in .fastJSON(try index.series(children(r, parent: "studyid")).map(SeriesJSON.init)) }
+        api.post("/metadata/series/query") { r, _ in .fastJSON(try index.series(r.seedBody(QueryJSON.self).metadataQuery()).map(SeriesJSON.init)) }
+        api.get("/metadata/series/{id}") { r, _ in .fastJSON(SeriesJSON(try one(index.series(byId(r)), "series", r.id()))) }
         api.get("/metadata/series/{id}/source") { r, _ in
             let id = try r.id()
             guard let source = try index.seriesSource(seriesId: id) else { throw HTTPError(.notFound, "no series with id \(id)") }
             return .json(SourceJSON(source))
         }
 
-        api.get("/metadata/images") { r, _ in .json(try index.images(children(r, parent: "seriesid")).map(ImageJSON.init)) }
-        api.post("/metadata/images/query") { r, _ in .json(try index.images(r.seedBody(QueryJSON.self).metadataQuery()).map(ImageJSON.init)) }
-        api.get("/metadata/images/{id}") { r, _ in .json(ImageJSON(try one(index.images(byId(r)), "image", r.id()))) }
+        api.get("/metadata/images") { r, _ in .fastJSON(try index.images(children(r, parent: "seriesid")).map(ImageJSON.init)) }
+        api.post("/metadata/images/query") { r, _ in .fastJSON(try index.images(r.seedBody(QueryJSON.self).metadataQuery()).map(ImageJSON.init)) }
+        api.get("/metadata/images/{id}") { r, _ in .fastJSON(ImageJSON(try one(index.images(byId(r)), "image", r.id()))) }
 
-        api.get("/metadata/flatseries") { r, _ in .json(try index.flatSeries(.fromListing(r)).map(FlatSeriesJSON.init)) }
-        api.post("/metadata/flatseries/query") { r, _ in .json(try index.flatSeries(r.seedBody(QueryJSON.self).metadataQuery()).map(FlatSeriesJSON.init)) }
-        api.get("/metadata/flatseries/{id}") { r, _ in .json(FlatSeriesJSON(try one(index.flatSeries(byId(r)), "series", r.id()))) }
+        api.get("/metadata/flatseries") { r, _ in .fastJSON(try index.flatSeries(.fromListing(r)).map(FlatSeriesJSON.init)) }
+        api.post("/metadata/flatseries/query") { r, _ in .fastJSON(try index.flatSeries(r.seedBody(QueryJSON.self).metadataQuery()).map(FlatSeriesJSON.init)) }
+        api.get("/metadata/flatseries/{id}") { r, _ in .fastJSON(FlatSeriesJSON(try one(index.flatSeries(byId(r)), "series", r.id()))) }
     }
 }
