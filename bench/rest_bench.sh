@@ -4,7 +4,7 @@
 #   1. dicomnode serve  (basic auth as admin:admin, the Slicebox API)
 #   2. Orthanc 1.10     (basic auth enabled, one registered user, minimal temp config, no plugins)
 # then wrk (keep-alive, --latency) on each endpoint for DURATION seconds:
-#   dicomnode GET /api/metadata/flatseries?count=20     vs Orthanc GET /series?expand&limit=20
+#   dicomnode GET /api/metadata/flatseries?count=20     vs Orthanc GET /series?expand&since=0&limit=20
 #   dicomnode GET /api/system/health                    vs Orthanc GET /system
 # Prints a markdown table: req/s, p50, p99, server peak RSS, and the req/s ratio (ours / Orthanc).
 # Both servers answer the same 20 series with patient/study/series attributes (Orthanc's expand).
@@ -101,7 +101,7 @@ wait_http "http://127.0.0.1:$http/system"
 t0=$(date +%s.%N); push ORTHANC "$port"; log "Orthanc: pushed $N in $(python3 -c "print(round($(date +%s.%N) - $t0, 1))") s"
 count=$(curl -sf -u admin:admin "http://127.0.0.1:$http/statistics" | python3 -c 'import json,sys; print(json.load(sys.stdin)["CountSeries"])')
 [ "$count" = "$N" ] || die "Orthanc holds $count series, not $N"
-R[orthanc_flat]=$(measure "http://127.0.0.1:$http/series?expand&limit=20")
+R[orthanc_flat]=$(measure "http://127.0.0.1:$http/series?expand&since=0&limit=20")
 R[orthanc_health]=$(measure "http://127.0.0.1:$http/system")
 R[orthanc_rss]=$(rss "$pid")
 kill -TERM "$pid"; wait "$pid" || true; pid=""
@@ -114,7 +114,7 @@ echo
 echo "| server | endpoint | req/s | p50 ms | p99 ms | peak RSS MiB | req/s vs Orthanc |"
 echo "|---|---|---|---|---|---|---|"
 set -- ${R[node_flat]};      echo "| dicomnode | GET /api/metadata/flatseries?count=20 | $1 | $2 | $3 | ${R[node_rss]} | $(ratio "$1" "$(echo "${R[orthanc_flat]}" | cut -d' ' -f1)") |"
-set -- ${R[orthanc_flat]};   echo "| Orthanc | GET /series?expand&limit=20 | $1 | $2 | $3 | ${R[orthanc_rss]} | 1.00 |"
+set -- ${R[orthanc_flat]};   echo "| Orthanc | GET /series?expand&since=0&limit=20 | $1 | $2 | $3 | ${R[orthanc_rss]} | 1.00 |"
 set -- ${R[node_health]};    echo "| dicomnode | GET /api/system/health | $1 | $2 | $3 | ${R[node_rss]} | $(ratio "$1" "$(echo "${R[orthanc_health]}" | cut -d' ' -f1)") |"
 set -- ${R[orthanc_health]}; echo "| Orthanc | GET /system | $1 | $2 | $3 | ${R[orthanc_rss]} | 1.00 |"
 } | tee "$table"

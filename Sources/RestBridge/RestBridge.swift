@@ -10,6 +10,9 @@ public final class RestBridge: @unchecked Sendable {
     public let node: NodeServer
     public let server: HTTPServer
     public let auth: Authenticator
+    /// The URL other nodes and the OpenAPI document use: `http.publicURL`, else this server's own.
+    public let publicURL: PublicURL
+    private let scheme: String
 
     /// `tls` overrides the configuration's `http.tlsCertificate`/`tlsKey`; `onStop` runs when an
     /// administrator calls `POST /api/system/stop`.
@@ -25,8 +28,9 @@ public final class RestBridge: @unchecked Sendable {
                                   hash: { try PasswordHasher.hash(http.superuserPassword) })
         auth = Authenticator(users: users, sessions: SessionStore(timeout: TimeInterval(http.sessionTimeoutSeconds)))
         let scheme = tlsContext == nil ? "http" : "https"
-        let base = http.publicURL ?? "\(scheme)://\(http.host):\(http.port)"
-        let slicebox = SliceboxAPI(node: node, auth: auth, baseURL: base, onStop: onStop)
+        publicURL = PublicURL(http.publicURL ?? "\(scheme)://\(http.host):\(http.port)")
+        self.scheme = scheme
+        let slicebox = SliceboxAPI(node: node, auth: auth, baseURL: publicURL, onStop: onStop)
         var root = Router()
         root.mount("/api", slicebox.router())
         var configuration = HTTPServer.Configuration(tls: tlsContext)
@@ -38,8 +42,20 @@ public final class RestBridge: @unchecked Sendable {
 
     public func start() throws {
         try server.start(host: node.config.http.host, port: UInt16(node.config.http.port))
+        if node.config.http.publicURL == nil { publicURL.value = "\(scheme)://\(node.config.http.host):\(server.port)" }
         node.log.log(.info, "http", "listening", ["host": node.config.http.host, "port": "\(server.port)"])
     }
 
     public func stop(timeout: Double = 30) { server.stop(timeout: timeout) }
+}
+
+/// A URL known once the server listens (port 0 in the configuration picks a free one).
+public final class PublicURL: @unchecked Sendable {
+    private let lock = NSLock()
+    private var current: String
+    init(_ value: String) { current = value }
+    public var value: String {
+        get { lock.lock(); defer { lock.unlock() }; return current }
+        set { lock.lock(); current = newValue; lock.unlock() }
+    }
 }

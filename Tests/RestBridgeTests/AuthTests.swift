@@ -101,4 +101,26 @@ final class AuthTests: XCTestCase {
         XCTAssertTrue(log.contains { $0["subject"] as? String == "scu" }, "\(log)")
         XCTAssertEqual(try admin.get(node.base + "/log?type=LOUD").status, 400)
     }
+
+    func testHTTPSFromTheConfiguration() throws {
+        let dir = PeerTools.temporaryDirectory("https")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let (status, _, err) = try PeerTools.run("/usr/bin/openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", dir + "/key.pem",
+                                                                      "-out", dir + "/cert.pem", "-days", "1", "-subj", "/CN=127.0.0.1",
+                                                                      "-addext", "subjectAltName=IP:127.0.0.1"])
+        XCTAssertEqual(status, 0, err)
+        let secure = try TestNode { $0.http.tlsCertificate = dir + "/cert.pem"; $0.http.tlsKey = dir + "/key.pem" }
+        defer { secure.stop() }
+        let url = "https://127.0.0.1:\(secure.bridge.port)/api"
+        let curl = Curl(auth: ["-u", "admin:admin", "--cacert", dir + "/cert.pem"])
+        XCTAssertEqual(try curl.get(url + "/metadata/patients").status, 200)
+        let spec = try curl.get(url + "/openapi.json").object()
+        XCTAssertEqual((spec["servers"] as? [[String: Any]])?.first?["url"] as? String, url)
+        // The login cookie is marked Secure over HTTPS.
+        let login = try Curl(auth: ["--cacert", dir + "/cert.pem"]).post(url + "/users/login", json: #"{"user":"admin","pass":"admin"}"#)
+        XCTAssertTrue(login.headers.contains("; Secure"), login.headers)
+        // Plain HTTP on the HTTPS port is refused, not served.
+        XCTAssertNotEqual((try? Curl().get("http://127.0.0.1:\(secure.bridge.port)/api/system/health"))?.status, 200)
+    }
 }

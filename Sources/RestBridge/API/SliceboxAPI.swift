@@ -9,12 +9,13 @@ final class SliceboxAPI: @unchecked Sendable {
     let exports: ExportSets
     /// Called by `POST /api/system/stop` (the executable shuts down gracefully).
     let onStop: @Sendable () -> Void
-    let baseURL: String
+    let publicURL: PublicURL
+    var baseURL: String { publicURL.value }
 
-    init(node: NodeServer, auth: Authenticator, baseURL: String, onStop: @escaping @Sendable () -> Void) {
+    init(node: NodeServer, auth: Authenticator, baseURL: PublicURL, onStop: @escaping @Sendable () -> Void) {
         self.node = node
         self.auth = auth
-        self.baseURL = baseURL
+        self.publicURL = baseURL
         self.onStop = onStop
         exports = ExportSets()
     }

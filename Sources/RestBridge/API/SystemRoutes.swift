@@ -12,8 +12,7 @@ extension SliceboxAPI {
             DispatchQueue.global().asyncAfter(deadline: .now() + 0.2) { onStop() }
             return .empty(.ok)
         }
-        let document = OpenAPIDocument.slicebox(serverURL: baseURL + "/api")
-        api.publicRoute(.get, "/openapi.json") { _ in .json(document) }
+        api.publicRoute(.get, "/openapi.json") { [publicURL] _ in .json(OpenAPIDocument.slicebox(serverURL: publicURL.value + "/api")) }
     }
 }
 
