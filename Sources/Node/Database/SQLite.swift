@@ -149,12 +149,14 @@ public final class SQLiteConnection {
     }
 }
 
-/// A database file with one writer connection and one reader connection (WAL lets readers run
-/// beside the writer). Each connection is used by one thread at a time.
+/// A database file with one writer connection and a few reader connections (WAL lets readers run
+/// beside the writer and each other: concurrent REST queries do not queue behind one another).
+/// Each connection is used by one thread at a time.
 public final class Database: @unchecked Sendable {
     public let path: String
     private let writer: SQLiteConnection
-    private let reader: SQLiteConnection
+    private var idleReaders: [SQLiteConnection]
+    private let readersFree: DispatchSemaphore
     private let writeLock = NSLock()
     private let readLock = NSLock()
 
@@ -171,8 +173,13 @@ public final class Database: @unchecked Sendable {
             PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;
             PRAGMA journal_size_limit=67108864; PRAGMA cache_size=-32768; PRAGMA wal_autocheckpoint=0;
             """)
-        reader = try SQLiteConnection(path: path)
-        try reader.execute("PRAGMA foreign_keys=ON; PRAGMA cache_size=-32768; PRAGMA query_only=ON;")
+        let readers = max(2, min(ProcessInfo.processInfo.activeProcessorCount * 2, 8))
+        idleReaders = try (0..<readers).map { _ in
+            let reader = try SQLiteConnection(path: path)
+            try reader.execute("PRAGMA foreign_keys=ON; PRAGMA cache_size=-16384; PRAGMA query_only=ON;")
+            return reader
+        }
+        readersFree = DispatchSemaphore(value: readers)
         checkpointer = try Checkpointer(path: path)
     }
 
@@ -193,9 +200,18 @@ public final class Database: @unchecked Sendable {
         }
     }
 
-    /// Runs `body` on the reader connection inside one read transaction (a consistent snapshot).
+    /// Runs `body` on a free reader connection inside one read transaction (a consistent snapshot).
     public func read<T>(_ body: (SQLiteConnection) throws -> T) throws -> T {
-        readLock.lock(); defer { readLock.unlock() }
+        readersFree.wait()
+        readLock.lock()
+        let reader = idleReaders.removeLast()
+        readLock.unlock()
+        defer {
+            readLock.lock()
+            idleReaders.append(reader)
+            readLock.unlock()
+            readersFree.signal()
+        }
         try reader.execute("BEGIN")
         defer { try? reader.execute("COMMIT") }
         return try body(reader)
