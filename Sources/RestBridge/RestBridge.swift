@@ -10,6 +10,8 @@ public final class RestBridge: @unchecked Sendable {
     public let node: NodeServer
     public let server: HTTPServer
     public let auth: Authenticator
+    /// Seed 001, the pathology image API, under `/pathology`.
+    let pathology: PathologyAPI
     /// The URL other nodes and the OpenAPI document use: `http.publicURL`, else this server's own.
     public let publicURL: PublicURL
     private let scheme: String
@@ -33,6 +35,10 @@ public final class RestBridge: @unchecked Sendable {
         let slicebox = SliceboxAPI(node: node, auth: auth, baseURL: publicURL, onStop: onStop)
         var root = Router()
         root.mount("/api", slicebox.router())
+        pathology = try PathologyAPI(node: node, auth: auth, publicURL: publicURL)
+        root.mount(PathologyAPI.prefix, pathology.router())
+        // Seed 002 (filters service) at the root as the seed gives it: `/images…`, `/modality-sessions…`.
+        FiltersAPI(node: node, auth: auth, publicURL: publicURL).addRoutes(to: &root)
         var configuration = HTTPServer.Configuration(tls: tlsContext)
         configuration.limits.maxBodyBytes = http.maxBodyBytes
         server = HTTPServer(configuration: configuration, handler: root, log: node.log)
@@ -41,12 +47,16 @@ public final class RestBridge: @unchecked Sendable {
     public var port: UInt16 { server.port }
 
     public func start() throws {
+        try pathology.start()
         try server.start(host: node.config.http.host, port: UInt16(node.config.http.port))
         if node.config.http.publicURL == nil { publicURL.value = "\(scheme)://\(node.config.http.host):\(server.port)" }
         node.log.log(.info, "http", "listening", ["host": node.config.http.host, "port": "\(server.port)"])
     }
 
-    public func stop(timeout: Double = 30) { server.stop(timeout: timeout) }
+    public func stop(timeout: Double = 30) {
+        server.stop(timeout: timeout)
+        pathology.stop()
+    }
 }
 
 /// A URL known once the server listens (port 0 in the configuration picks a free one).

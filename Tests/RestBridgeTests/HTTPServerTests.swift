@@ -96,7 +96,7 @@ final class HTTPServerTests: XCTestCase {
         XCTAssertNotNil(r.header("Date"))
         XCTAssertNil(r.header("Connection"), "HTTP/1.1 persists by default")
         let line = try XCTUnwrap(log.waitForRequestLines(1).first)
-        XCTAssertTrue(line.hasPrefix("info http request method=GET path=/hello status=200 bytes=17 ms="), line)
+        XCTAssertTrue(line.hasPrefix("debug http request method=GET path=/hello status=200 bytes=17 ms="), line)  // successes are debug lines
         XCTAssertTrue(line.contains("peer=127.0.0.1:"), line)
         try c.send("OPTIONS * HTTP/1.1\r\nHost: test\r\n\r\n")
         XCTAssertEqual(try c.readResponse().status, 204)

@@ -22,7 +22,8 @@ public struct RenderOptions: Sendable, Hashable {
 /// Renders one frame to 8-bit gray or RGB, following the grayscale pipeline of PS3.3 C.11
 /// (stored values → Modality LUT → VOI LUT → MONOCHROME1 inversion) and the color models of
 /// PS3.3 C.7.6.3.1.2 (RGB, YBR_FULL, YBR_FULL_422, PALETTE COLOR).
-/// Decodes native and RLE Lossless pixel data; other compressed syntaxes throw `unsupportedCompression`.
+/// Decodes native, RLE Lossless and JPEG Baseline / Extended (8- and 12-bit) pixel data; other
+/// compressed syntaxes throw `unsupportedCompression`.
 public enum FrameRenderer {
     public static func render(_ ds: DataSet, transferSyntax: TransferSyntax, options: RenderOptions = .init()) throws -> PNGImage {
         let (d, bytes) = try decodedFrame(ds, transferSyntax: transferSyntax, frame: options.frame)
@@ -44,6 +45,17 @@ public enum FrameRenderer {
         try PNGEncoder.encode(render(ds, transferSyntax: transferSyntax, options: options), level: compressionLevel)
     }
 
+    /// The rendered frame encoded as baseline JPEG (JFIF), `quality` 1–100 as libjpeg's.
+    public static func jpeg(_ ds: DataSet, transferSyntax: TransferSyntax, options: RenderOptions = .init(),
+                            quality: Int = 90) throws -> [UInt8] {
+        try JPEGEncoder.encode(render(ds, transferSyntax: transferSyntax, options: options), quality: quality)
+    }
+
+    /// The rendered frame encoded as GIF: gray exactly, color quantized to 256 colors.
+    public static func gif(_ ds: DataSet, transferSyntax: TransferSyntax, options: RenderOptions = .init()) throws -> [UInt8] {
+        try GIFEncoder.encode(render(ds, transferSyntax: transferSyntax, options: options))
+    }
+
     /// The stored sample values of a frame (before any LUT), interleaved per pixel (R G B R G B… for
     /// color whatever the Planar Configuration; YBR_FULL_422 expanded to one Y Cb Cr per pixel).
     /// Bits outside Bits Stored are masked off and signed values sign-extended. Float pixel data gives its floats.
@@ -61,13 +73,14 @@ public enum FrameRenderer {
     }
 
     /// The description that applies to `frame` and the frame as native little-endian bytes
-    /// (RLE decoded; the description then says Planar Configuration 0).
+    /// (RLE or JPEG decoded; the description then says Planar Configuration 0, and RGB for JPEG
+    /// frames whose YCbCr was converted).
     public static func decodedFrame(_ ds: DataSet, transferSyntax: TransferSyntax, frame: Int) throws -> (PixelDescription, Bytes) {
         var d = try PixelDescription(ds).forFrame(frame, in: ds)
         let isEncapsulated = !d.isFloat
             && (transferSyntax.isEncapsulated || (ds[.pixelData]?.value.isEncapsulatedValue ?? false))
         // Refuse what cannot be decoded before splitting fragments, so the error names the syntax.
-        if isEncapsulated && transferSyntax.uid != rleLosslessUID && transferSyntax.uid != encapsulatedUncompressedUID {
+        if isEncapsulated && !decodedSyntaxes.contains(transferSyntax.uid) {
             throw PixelError.unsupportedCompression(transferSyntax.name == transferSyntax.uid
                 ? "transfer syntax \(transferSyntax.uid)" : "\(transferSyntax.name) (\(transferSyntax.uid))")
         }
@@ -79,6 +92,10 @@ public enum FrameRenderer {
             }
             return (d, frameBytes)
         }
+        if transferSyntax.uid == jpegBaselineUID || transferSyntax.uid == jpegExtendedUID {
+            let bytes = try decodeJPEG(frameBytes, &d)
+            return (d, bytes[...])
+        }
         let bytes = try RLEDecoder.decode(frameBytes, description: d)
         // RLE holds whole planes: the decoded frame is interleaved and never chroma-subsampled.
         d.planarConfiguration = 0
@@ -88,6 +105,48 @@ public enum FrameRenderer {
 
     static let rleLosslessUID = "1.2.840.10008.1.2.5"
     static let encapsulatedUncompressedUID = "1.2.840.10008.1.2.1.98"
+    static let jpegBaselineUID = "1.2.840.10008.1.2.4.50"
+    static let jpegExtendedUID = "1.2.840.10008.1.2.4.51"
+    static let decodedSyntaxes: Set<String> = [rleLosslessUID, encapsulatedUncompressedUID, jpegBaselineUID, jpegExtendedUID]
+
+    /// A JPEG Baseline / Extended frame (PS3.5 A.4.1, 8.2.1) as native little-endian samples of
+    /// Bits Allocated. The Photometric Interpretation says whether the stream holds YCbCr
+    /// (YBR_FULL, YBR_FULL_422: converted, and `d` then says RGB) or RGB (kept), as DCMTK's
+    /// dcmdjpeg and pydicom read it; the JFIF/Adobe markers are not consulted.
+    static func decodeJPEG(_ frame: Bytes, _ d: inout PixelDescription) throws -> [UInt8] {
+        let ybr = d.photometricInterpretation == "YBR_FULL" || d.photometricInterpretation == "YBR_FULL_422"
+        let image: JPEGImage
+        do {
+            // The header first: a frame that does not match the attributes is refused before decoding.
+            let info = try frame.withUnsafeBytes { try JPEGInfo.parse($0) }
+            guard info.width == d.columns, info.height == d.rows else {
+                throw PixelError.malformedJPEG("the frame is \(info.width)x\(info.height) but Columns x Rows say \(d.columns)x\(d.rows)")
+            }
+            guard info.componentCount == d.samplesPerPixel else {
+                throw PixelError.malformedJPEG("the frame has \(info.componentCount) component(s) but Samples per Pixel is \(d.samplesPerPixel)")
+            }
+            image = try frame.withUnsafeBytes {
+                try JPEGDecoder.decode($0, colorTransform: d.samplesPerPixel == 3 ? (ybr ? .ycbcr : .asStored) : .auto,
+                                       maxPixels: max(d.pixelCount, 1))
+            }
+        } catch let e as JPEGError {
+            if case let .unsupported(reason) = e { throw PixelError.unsupported("JPEG frame: \(reason)") }
+            throw PixelError.malformedJPEG("\(e)")
+        }
+        d.planarConfiguration = 0
+        if ybr && image.components == 3 { d.photometricInterpretation = "RGB" }
+        switch (image.precision, d.bitsAllocated) {
+        case (8, 8), (12, 16):
+            return image.pixels
+        case (8, 16):
+            var wide = [UInt8](repeating: 0, count: image.pixels.count * 2)
+            for (i, v) in image.pixels.enumerated() { wide[2 * i] = v }
+            return wide
+        default:
+            throw PixelError.invalidAttribute(.bitsAllocated, name: "Bits Allocated",
+                                              reason: "\(d.bitsAllocated) cannot hold the \(image.precision)-bit samples of the JPEG frame")
+        }
+    }
 
     // MARK: VOI (PS3.3 C.11.2)
 

@@ -93,7 +93,9 @@ public enum PNGEncoder {
     /// Non-interlaced PNG with one IHDR, IDAT chunk(s) and IEND. Each row gets the filter whose
     /// output has the smallest sum of absolute values (as signed bytes): the heuristic of PNG spec 12.8.
     /// `level` is zlib's 0 (stored) to 9, or -1 for its default; see `strategy` for how it is used.
-    public static func encode(_ image: PNGImage, level: Int32 = 6) throws -> [UInt8] {
+    /// `filter` `.adaptive` (the default) is that heuristic; a fixed filter (`PNGRowFilter`) trades
+    /// some size for speed.
+    public static func encode(_ image: PNGImage, level: Int32 = 6, filter: PNGRowFilter = .adaptive) throws -> [UInt8] {
         let (w, h) = (image.width, image.height)
         guard (1...PNGFormat.maxUInt31).contains(w), (1...PNGFormat.maxUInt31).contains(h) else {
             throw PNGError.invalidImage("width and height must be 1 to 2^31-1, not \(w)x\(h)")
@@ -116,7 +118,11 @@ public enum PNGEncoder {
         var filtered = [UInt8](repeating: 0, count: filteredSize)
         image.pixels.withUnsafeBufferPointer { src in
             filtered.withUnsafeMutableBufferPointer { dst in
-                filterRows(src.baseAddress!, dst.baseAddress!, rowBytes: rowBytes, rows: h, bpp: bpp)
+                if filter == .adaptive {
+                    filterRows(src.baseAddress!, dst.baseAddress!, rowBytes: rowBytes, rows: h, bpp: bpp)
+                } else {
+                    filterRows(src.baseAddress!, dst.baseAddress!, rowBytes: rowBytes, rows: h, bpp: bpp, fixed: filter)
+                }
             }
         }
         let compressed = try filtered.withUnsafeBytes {

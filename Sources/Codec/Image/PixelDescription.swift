@@ -15,7 +15,9 @@ public enum PixelError: Error, Equatable, Sendable, CustomStringConvertible {
     case malformedEncapsulation(String)
     /// An RLE Lossless frame that breaks PS3.5 Annex G.
     case malformedRLE(String)
-    /// Compressed pixel data this codec does not decode (JPEG, JPEG-LS, JPEG 2000, MPEG...).
+    /// A JPEG frame that cannot be decoded (T.81 violated, truncated) or does not match the Image Pixel attributes.
+    case malformedJPEG(String)
+    /// Compressed pixel data this codec does not decode (JPEG Lossless, JPEG-LS, JPEG 2000, MPEG...).
     case unsupportedCompression(String)
     case unsupportedPhotometricInterpretation(String)
     /// A combination the decoder does not handle (e.g. 1-bit RLE, 24-bit samples).
@@ -39,8 +41,10 @@ public enum PixelError: Error, Equatable, Sendable, CustomStringConvertible {
             return "encapsulated pixel data cannot be split into frames: \(reason)"
         case let .malformedRLE(reason):
             return "malformed RLE Lossless frame: \(reason)"
+        case let .malformedJPEG(reason):
+            return "JPEG frame cannot be decoded: \(reason)"
         case let .unsupportedCompression(name):
-            return "decoding \(name) pixel data is not supported (only native and RLE Lossless pixel data are decoded)"
+            return "decoding \(name) pixel data is not supported (native, RLE Lossless and JPEG Baseline/Extended pixel data are decoded)"
         case let .unsupportedPhotometricInterpretation(pi):
             return "rendering Photometric Interpretation '\(pi)' is not supported"
         case let .unsupported(reason):

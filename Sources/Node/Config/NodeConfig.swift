@@ -16,8 +16,13 @@ public struct NodeConfig: Codable, Sendable, Equatable {
     public var logLevel = "info"
     /// C-MOVE destinations beyond the managed SCUs: AE title → host and port.
     public var moveDestinations: [String: Destination] = [:]
+    /// The pathology image API (seed 001, `/pathology`): upload signing, tiling, the prediction command.
+    public var pathology = Pathology()
     /// Key purging, reverse anonymization and the attributes every anonymization key records.
     public var anonymization = AnonymizationSettings()
+
+    /// The filters service (seed 002, `/images`).
+    public var filters = Filters()
 
     public struct DICOM: Codable, Sendable, Equatable {
         public var host = "127.0.0.1"
@@ -50,6 +55,16 @@ public struct NodeConfig: Codable, Sendable, Equatable {
         public var sessionTimeoutSeconds = 3600
         /// Largest request body accepted (uploads stream to disk up to this size).
         public var maxBodyBytes: Int64 = 4 << 30
+        public init() {}
+    }
+
+    public struct Filters: Codable, Sendable, Equatable {
+        /// Seconds from an image resource's creation to its `expires` (the seed's example: 8 hours).
+        public var resourceLifetimeSeconds: Double = 28_800
+        /// Seconds between sweeps that delete expired resources with their files.
+        public var sweepIntervalSeconds: Double = 60
+        /// Largest PNG `POST /images` accepts.
+        public var maxMediaBytes: Int64 = 256 << 20
         public init() {}
     }
 
@@ -99,6 +114,9 @@ public struct NodeConfig: Codable, Sendable, Equatable {
         guard (http.tlsCertificate == nil) == (http.tlsKey == nil) else { throw NodeError.badRequest("http.tlsCertificate and http.tlsKey go together") }
         guard !http.superuser.isEmpty, !http.superuserPassword.isEmpty else { throw NodeError.badRequest("http.superuser and http.superuserPassword must not be empty") }
         guard http.sessionTimeoutSeconds > 0, http.maxBodyBytes > 0 else { throw NodeError.badRequest("http.sessionTimeoutSeconds and http.maxBodyBytes must be positive") }
+        guard filters.resourceLifetimeSeconds > 0, filters.sweepIntervalSeconds > 0, filters.maxMediaBytes > 0 else {
+            throw NodeError.badRequest("filters.resourceLifetimeSeconds, filters.sweepIntervalSeconds and filters.maxMediaBytes must be positive")
+        }
         return self
     }
 }
@@ -115,7 +133,19 @@ extension NodeConfig {
         durable = try c.decodeIfPresent(Bool.self, forKey: .durable) ?? d.durable
         logLevel = try c.decodeIfPresent(String.self, forKey: .logLevel) ?? d.logLevel
         moveDestinations = try c.decodeIfPresent([String: Destination].self, forKey: .moveDestinations) ?? d.moveDestinations
+        pathology = try c.decodeIfPresent(Pathology.self, forKey: .pathology) ?? d.pathology
+        filters = try c.decodeIfPresent(Filters.self, forKey: .filters) ?? d.filters
         anonymization = try c.decodeIfPresent(AnonymizationSettings.self, forKey: .anonymization) ?? d.anonymization
+    }
+}
+
+extension NodeConfig.Filters {
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = NodeConfig.Filters()
+        resourceLifetimeSeconds = try c.decodeIfPresent(Double.self, forKey: .resourceLifetimeSeconds) ?? d.resourceLifetimeSeconds
+        sweepIntervalSeconds = try c.decodeIfPresent(Double.self, forKey: .sweepIntervalSeconds) ?? d.sweepIntervalSeconds
+        maxMediaBytes = try c.decodeIfPresent(Int64.self, forKey: .maxMediaBytes) ?? d.maxMediaBytes
     }
 }
 

@@ -96,6 +96,8 @@ enum Migrations {
         seriesTags,
         tagFilters,
         anonymization,
+        filtersService,
+        pathology,
     ]
 
     /// Brings the database to the newest schema, one transaction per migration.

@@ -24,6 +24,9 @@ public final class NodeServer: @unchecked Sendable {
     public let tagFilters: TagFilterService
     /// Anonymization, its keys and reverse anonymization of incoming images (seed 003 `/anonymization`, PS3.15 Annex E).
     public let anonymization: AnonymizationService
+    /// Modality sessions and the filters service's image resources (seed 002 `/images`).
+    public let modalitySessions: ModalitySessions
+    public let imageResources: ImageResources
     public private(set) var mainSCP: DicomServer?
     private var managedSCPs: [Int64: DicomServer] = [:]
     private let lock = NSLock()
@@ -47,6 +50,10 @@ public final class NodeServer: @unchecked Sendable {
         ingest.add(observer: seriesTypes)
         // After the tag filters, as Slicebox: filter, then reverse anonymization.
         anonymization = AnonymizationService(ingest: ingest, settings: config.anonymization)
+        modalitySessions = ModalitySessions(index: index, store: store, log: self.log)
+        imageResources = try ImageResources(index: index, store: store, sessions: modalitySessions, settings: .init(
+            lifetime: config.filters.resourceLifetimeSeconds, sweepInterval: config.filters.sweepIntervalSeconds,
+            maxMediaBytes: config.filters.maxMediaBytes), log: self.log)
     }
 
     /// Repairs the store after a crash, then starts the main SCP, every managed SCP and the directory watches.
@@ -60,6 +67,7 @@ public final class NodeServer: @unchecked Sendable {
                                                  "studies": "\(c.studies)", "patients": "\(c.patients)",
                                                  "repaired": "\(repaired.completed + repaired.removed + repaired.deleted)"])
         try forwarding.start()
+        try imageResources.start()
         let main = makeServer(aeTitle: config.dicom.aeTitle, source: Source(type: .scp, name: config.dicom.aeTitle, id: 0),
                               allowedCallingAETitles: config.dicom.allowedCallingAETitles.isEmpty ? nil : Set(config.dicom.allowedCallingAETitles))
         main.maxAssociations = config.dicom.maxAssociations
@@ -90,6 +98,7 @@ public final class NodeServer: @unchecked Sendable {
         forwarding.stop(waitSeconds: min(waitSeconds, 10))
         ingest.stop()
         seriesTypes.stop()
+        imageResources.stop()
         log.log(.info, "node", "stopped", [:])
         log.stop()
     }
