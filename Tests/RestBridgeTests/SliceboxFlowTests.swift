@@ -148,6 +148,50 @@ extension SliceboxFlowTests {
     }
 }
 
+extension SliceboxFlowTests {
+    func testJPEGWrappedAsSecondaryCaptureInTheStudy() throws {
+        let user = Curl()
+        let ct = try user.upload(node.base + "/images", file: try pydicomFile("CT_small.dcm")).object()
+        let series = try user.get(node.base + "/metadata/series/\(try XCTUnwrap(ct["seriesId"] as? Int))").object()
+        let studyId = try XCTUnwrap(series["studyId"] as? Int)
+        // A photo made by Pillow (an independent encoder).
+        let jpeg = Curl.folder + "/photo-\(UUID().uuidString).jpg"
+        defer { unlink(jpeg) }
+        let (made, _, err) = try PeerTools.run("/usr/bin/env", ["python3", "-c", """
+            import sys; from PIL import Image
+            img = Image.new("RGB", (120, 80));
+            img.putdata([(x * 2, y * 3, 128) for y in range(80) for x in range(120)]); img.save(sys.argv[1], quality=90)
+            """, jpeg])
+        XCTAssertEqual(made, 0, err)
+        let wrapped = try user.call("POST", node.base + "/images/jpeg?studyid=\(studyId)&description=Photo%20of%20the%20lesion",
+                                    ["-H", "Content-Type: image/jpeg", "--data-binary", "@" + jpeg])
+        XCTAssertEqual(wrapped.status, 201, wrapped.text)
+        let imageId = try XCTUnwrap(try wrapped.object()["id"] as? Int)
+        let newSeries = try user.get(node.base + "/metadata/series/\(try XCTUnwrap(try wrapped.object()["seriesId"] as? Int))").object()
+        XCTAssertEqual((newSeries["seriesDescription"] as? [String: Any])?["value"] as? String, "Photo of the lesion")
+        XCTAssertEqual(newSeries["studyId"] as? Int, studyId)
+        // The JPEG is inside unchanged; pydicom decodes it to the right size; we render it.
+        let file = try user.get(node.base + "/images/\(imageId)")
+        let path = Curl.folder + "/sc-\(UUID().uuidString).dcm"
+        try file.body.write(to: URL(fileURLWithPath: path))
+        defer { unlink(path) }
+        let (status, out, err2) = try PeerTools.run("/usr/bin/env", ["python3", "-c", """
+            import sys, pydicom
+            ds = pydicom.dcmread(sys.argv[1]); jpeg = open(sys.argv[2], "rb").read()
+            frag = next(pydicom.encaps.generate_frames(ds.PixelData, number_of_frames=1))
+            assert frag.rstrip(b"\\0") == jpeg.rstrip(b"\\0"), "the JPEG was changed"
+            print(ds.SOPClassUID, ds.file_meta.TransferSyntaxUID, ds.pixel_array.shape, ds.PatientName)
+            """, path, jpeg])
+        XCTAssertEqual(status, 0, err2)
+        XCTAssertEqual(String(decoding: out, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines),
+                       "1.2.840.10008.5.1.4.1.1.7 1.2.840.10008.1.2.4.50 (80, 120, 3) CompressedSamples^CT1")
+        XCTAssertEqual(try PNGDecoderForTests.size(try user.get(node.base + "/images/\(imageId)/png").body).width, 120)
+        // Bad bytes and unknown studies are refused.
+        XCTAssertEqual(try user.call("POST", node.base + "/images/jpeg?studyid=\(studyId)", ["--data-binary", "not a jpeg"]).status, 400)
+        XCTAssertEqual(try user.call("POST", node.base + "/images/jpeg?studyid=424242", ["--data-binary", "@" + jpeg]).status, 404)
+    }
+}
+
 /// Reads a PNG's size from its IHDR (the pixels are checked by Codec's own PNG tests).
 enum PNGDecoderForTests {
     static func size(_ data: Data) throws -> (width: Int, height: Int) {

@@ -102,6 +102,21 @@ extension SliceboxAPI {
             return .fastJSON(ImageJSON(try self.image(id: result.outcome.imageId)), status: .created)
         }
 
+        api.post("/images/jpeg") { r, user in
+            let studyId = try r.query.int64("studyid")
+            var q = MetadataQuery()
+            q.properties = [.init(name: "id", op: "=", value: String(studyId))]
+            q.count = 1
+            guard let study = try node.index.studies(q).first else { throw HTTPError(.notFound, "no study with id \(studyId)") }
+            q.properties = [.init(name: "id", op: "=", value: String(study.patientId))]
+            guard let patient = try node.index.patients(q).first else { throw HTTPError(.notFound, "no patient for study \(studyId)") }
+            let jpeg = try r.body.readAll(limit: 256 << 20)
+            let dicom = try SecondaryCapture.wrapJPEG(jpeg, patient: patient, study: study, seriesDescription: r.query["description"] ?? "")
+            let result = try node.ingest.store(bytes: dicom, source: Source(type: .user, name: user.name, id: user.id))
+            node.log.log(.info, "image", "JPEG wrapped as Secondary Capture", ["study": "\(studyId)", "image": "\(result.outcome.imageId)",
+                                                                                "sop": result.sopInstanceUID, "user": user.name])
+            return .fastJSON(ImageJSON(try self.image(id: result.outcome.imageId)), status: .created)
+        }
         api.post("/images/export") { r, _ in
             let ids = try r.seedBody([Int64].self)
             guard !ids.isEmpty else { return .empty() }
