@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Installs what the build and the tests need, if missing: the C libraries' -dev packages,
-# DCMTK (the reference DICOM peer), curl (the HTTP peer), pydicom / pynetdicom / numpy / Pillow (the
+# DCMTK (the reference DICOM peer), curl (the HTTP peer), zip, pydicom / pynetdicom / numpy / Pillow (the
 # Python peers; Pillow's libjpeg-turbo and GIF reader check our JPEG and GIF codecs) and schemathesis
 # (the OpenAPI contract tester).
 # Fails loudly when something cannot be installed: a missing peer must fail the tests, not skip them.
 set -euo pipefail
 
 need_apt=()
-for pkg in libssl-dev libsqlite3-dev zlib1g-dev pkg-config dcmtk openssl curl; do
+for pkg in libssl-dev libsqlite3-dev zlib1g-dev pkg-config dcmtk openssl curl zip; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 [ -x /usr/bin/time ] || need_apt+=(time)
@@ -31,7 +31,7 @@ fi
 
 # Verify, so a half-installed peer is reported here and not as a confusing test failure.
 missing=()
-for bin in /usr/bin/openssl /usr/bin/curl /usr/bin/dcmdump /usr/bin/dcmdjpeg /usr/bin/storescu /usr/bin/storescp /usr/bin/echoscu /usr/bin/findscu /usr/bin/movescu /usr/bin/getscu; do
+for bin in /usr/bin/openssl /usr/bin/curl /usr/bin/dcmdump /usr/bin/dcmdjpeg /usr/bin/storescu /usr/bin/storescp /usr/bin/echoscu /usr/bin/findscu /usr/bin/movescu /usr/bin/getscu /usr/bin/zip; do
     [ -x "$bin" ] || missing+=("$bin")
 done
 python3 -c "import pydicom, pynetdicom, numpy, PIL" 2>/dev/null || missing+=("python: pydicom/pynetdicom/numpy/pillow")

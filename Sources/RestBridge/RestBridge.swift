@@ -5,7 +5,8 @@ import DicomNet
 import Node
 
 /// The node's HTTP side: seed 003 (the Slicebox API) under `/api`, with its users, roles,
-/// basic auth and session cookie. Unknown paths answer 404 with a JSON body.
+/// basic auth and session cookie; seed 000 (the images data feed) under `/feed`; seed 004 (the
+/// DICOM service) at its own paths. Unknown paths answer 404 with a JSON body.
 public final class RestBridge: @unchecked Sendable {
     public let node: NodeServer
     public let server: HTTPServer
@@ -34,6 +35,10 @@ public final class RestBridge: @unchecked Sendable {
         self.scheme = scheme
         let slicebox = SliceboxAPI(node: node, auth: auth, baseURL: publicURL, onStop: onStop)
         var root = Router()
+        // Seed 000 under /feed and seed 004 at its own paths: routes of the root router, which
+        // are matched before any mount, so they never reach the Slicebox mount at /api.
+        try FeedAPI(node: node).addRoutes(to: &root)
+        try DicomServiceAPI(node: node, users: auth).addRoutes(to: &root)
         root.mount("/api", slicebox.router())
         pathology = try PathologyAPI(node: node, auth: auth, publicURL: publicURL)
         root.mount(PathologyAPI.prefix, pathology.router())

@@ -20,6 +20,10 @@ public struct NodeConfig: Codable, Sendable, Equatable {
     public var pathology = Pathology()
     /// Key purging, reverse anonymization and the attributes every anonymization key records.
     public var anonymization = AnonymizationSettings()
+    /// Bearer tokens of the feed API and tokens issued by the DICOM service (APIConfig.swift).
+    public var jwt = JWT()
+    /// The DICOM service API of seed 004 (APIConfig.swift).
+    public var dicomService = DicomService()
 
     /// The filters service (seed 002, `/images`).
     public var filters = Filters()
@@ -94,7 +98,7 @@ public struct NodeConfig: Codable, Sendable, Equatable {
     private static func checkKeys(_ value: Any, against reference: Any, path: String) throws {
         guard let dict = value as? [String: Any], let ref = reference as? [String: Any] else { return }
         // Optional keys (nil by default) are absent from the encoded reference.
-        let optional: Set<String> = ["tlsCertificate", "tlsKey", "tlsClientCA", "publicURL"]
+        let optional = Set(["tlsCertificate", "tlsKey", "tlsClientCA", "publicURL"]).union(optionalAPIKeys)
         for (k, v) in dict {
             if path == "moveDestinations" { continue }
             guard let r = ref[k] ?? (optional.contains(k) ? v : nil) else {
@@ -117,6 +121,7 @@ public struct NodeConfig: Codable, Sendable, Equatable {
         guard filters.resourceLifetimeSeconds > 0, filters.sweepIntervalSeconds > 0, filters.maxMediaBytes > 0 else {
             throw NodeError.badRequest("filters.resourceLifetimeSeconds, filters.sweepIntervalSeconds and filters.maxMediaBytes must be positive")
         }
+        try validateAPIs()
         return self
     }
 }
@@ -136,6 +141,8 @@ extension NodeConfig {
         pathology = try c.decodeIfPresent(Pathology.self, forKey: .pathology) ?? d.pathology
         filters = try c.decodeIfPresent(Filters.self, forKey: .filters) ?? d.filters
         anonymization = try c.decodeIfPresent(AnonymizationSettings.self, forKey: .anonymization) ?? d.anonymization
+        jwt = try c.decodeIfPresent(JWT.self, forKey: .jwt) ?? d.jwt
+        dicomService = try c.decodeIfPresent(DicomService.self, forKey: .dicomService) ?? d.dicomService
     }
 }
 

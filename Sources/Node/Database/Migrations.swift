@@ -98,6 +98,8 @@ enum Migrations {
         anonymization,
         filtersService,
         pathology,
+        feedImages,
+        developers,
     ]
 
     /// Brings the database to the newest schema, one transaction per migration.
