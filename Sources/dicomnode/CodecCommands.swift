@@ -86,7 +86,7 @@ struct PNGCommand: Command {
 
     Applies the Modality LUT (rescale) and VOI windowing: the given window, else the file's
     first Window Center/Width, else the frame's min-max. MONOCHROME1 is inverted; RGB, YBR
-    and PALETTE COLOR become RGB. Native and RLE pixel data.
+    and PALETTE COLOR become RGB. Native, RLE Lossless and JPEG Baseline/Extended pixel data.
 
     options:
       --frame N           frame index, from 0 (default 0)
