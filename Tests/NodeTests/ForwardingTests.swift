@@ -116,7 +116,7 @@ final class ForwardingTests: XCTestCase {
         }
         XCTAssertThrowsError(try node.forwarding.addRule(ForwardingRule(source: ward, destination: Destination(destinationType: .box, destinationName: "", destinationId: 1),
                                                                         keepImages: true))) {
-            XCTAssertTrue("\($0)".contains("no sender"), "a box rule before the boxes feature registers a sender: \($0)")
+            XCTAssertTrue("\($0)".contains("box destination 1"), "a box rule to a box that does not exist: \($0)")
         }
         XCTAssertThrowsError(try node.forwarding.addRule(ForwardingRule(source: .unknown, destination: rule.destination, keepImages: true)))
 

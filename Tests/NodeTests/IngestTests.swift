@@ -120,6 +120,25 @@ final class IngestTests: XCTestCase {
         XCTAssertEqual(filesUnder(folder + "/images"), [])
     }
 
+    /// A deleted image's id is never given to a new image (rows elsewhere may still name it),
+    /// not even the highest one and not after a restart.
+    func testImageIdsAreNeverReused() throws {
+        var ingest = try makeIngest(folder)
+        let a = try ingest.store(bytes: try makeInstance(sop: "3.1"), source: .unknown)
+        let b = try ingest.store(bytes: try makeInstance(sop: "3.2"), source: .unknown)
+        XCTAssertGreaterThan(b.outcome.imageId, a.outcome.imageId)
+        XCTAssertEqual(try ingest.delete(imageIds: [b.outcome.imageId]), 1)
+        let c = try ingest.store(bytes: try makeInstance(sop: "3.3"), source: .unknown)
+        XCTAssertGreaterThan(c.outcome.imageId, b.outcome.imageId)
+        XCTAssertEqual(try ingest.delete(imageIds: [a.outcome.imageId, c.outcome.imageId]), 2)
+        ingest.stop()
+        ingest = try makeIngest(folder)
+        let d = try ingest.store(bytes: try makeInstance(sop: "3.4"), source: .unknown)
+        XCTAssertGreaterThan(d.outcome.imageId, c.outcome.imageId)
+        // A re-sent instance still keeps its id.
+        XCTAssertEqual(try ingest.store(bytes: try makeInstance(sop: "3.4"), source: .unknown).outcome.imageId, d.outcome.imageId)
+    }
+
     /// The three crash windows, staged by hand, repaired at start-up with nothing acknowledged lost.
     func testRepairAfterCrash() throws {
         var ingest = try makeIngest(folder)

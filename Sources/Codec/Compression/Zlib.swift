@@ -57,9 +57,24 @@ public enum Zlib {
         case raw
         /// RFC 1950: header, DEFLATE data, Adler-32 of the uncompressed data.
         case zlib
+        /// RFC 1952: gzip header, DEFLATE data, CRC-32 and length (HTTP `Content-Encoding: gzip`).
+        case gzip
 
-        var windowBits: Int32 { self == .raw ? -MAX_WBITS : MAX_WBITS }
-        var name: String { self == .raw ? "a raw DEFLATE stream" : "a zlib stream" }
+        // zlib's windowBits: negative for raw, +16 for a gzip wrapper (zlib.h, deflateInit2).
+        var windowBits: Int32 {
+            switch self {
+            case .raw: return -MAX_WBITS
+            case .zlib: return MAX_WBITS
+            case .gzip: return MAX_WBITS + 16
+            }
+        }
+        var name: String {
+            switch self {
+            case .raw: return "a raw DEFLATE stream"
+            case .zlib: return "a zlib stream"
+            case .gzip: return "a gzip stream"
+            }
+        }
     }
 
     // MARK: Raw DEFLATE (DICOM Deflated transfer syntax)

@@ -20,6 +20,8 @@ public struct NodeConfig: Codable, Sendable, Equatable {
     public var pathology = Pathology()
     /// Key purging, reverse anonymization and the attributes every anonymization key records.
     public var anonymization = AnonymizationSettings()
+    /// Box transfers: intervals, batch size, parallelism, timeouts, https trust.
+    public var boxes = BoxSettings()
     /// Bearer tokens of the feed API and tokens issued by the DICOM service (APIConfig.swift).
     public var jwt = JWT()
     /// The DICOM service API of seed 004 (APIConfig.swift).
@@ -141,6 +143,7 @@ extension NodeConfig {
         pathology = try c.decodeIfPresent(Pathology.self, forKey: .pathology) ?? d.pathology
         filters = try c.decodeIfPresent(Filters.self, forKey: .filters) ?? d.filters
         anonymization = try c.decodeIfPresent(AnonymizationSettings.self, forKey: .anonymization) ?? d.anonymization
+        boxes = try c.decodeIfPresent(BoxSettings.self, forKey: .boxes) ?? d.boxes
         jwt = try c.decodeIfPresent(JWT.self, forKey: .jwt) ?? d.jwt
         dicomService = try c.decodeIfPresent(DicomService.self, forKey: .dicomService) ?? d.dicomService
     }

@@ -100,7 +100,18 @@ enum Migrations {
         pathology,
         feedImages,
         developers,
+        boxes,
+        imageIdHighWater,
     ]
+
+    /// Image ids are never reused (the table is not AUTOINCREMENT): the highest id ever deleted
+    /// is kept here by a trigger and new ids start above it (see `SQLiteIndex.nextImageId`).
+    static let imageIdHighWater = """
+        CREATE TABLE id_high_water (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+        INSERT INTO id_high_water (name, value) SELECT 'images', coalesce(max(id), 0) FROM images;
+        CREATE TRIGGER images_high_water AFTER DELETE ON images
+            BEGIN UPDATE id_high_water SET value = max(value, OLD.id) WHERE name = 'images'; END;
+        """
 
     /// Brings the database to the newest schema, one transaction per migration.
     static func migrate(_ db: Database) throws -> (from: Int, to: Int) {

@@ -45,6 +45,9 @@ public final class SQLiteIndex: MetadataIndex, @unchecked Sendable {
         try db.write { c in try records.map { try insert($0, policy: policy, c) } }
     }
 
+    /// max(highest id now, highest id ever deleted) + 1.
+    static let nextImageId = "(SELECT max(coalesce((SELECT max(id) FROM images), 0), coalesce((SELECT value FROM id_high_water WHERE name = 'images'), 0)) + 1)"
+
     private func insert(_ record: IndexRecord, policy: DuplicatePolicy, _ c: SQLiteConnection) throws -> IndexOutcome {
         let uid = record.sopInstanceUID
         guard !uid.isEmpty else { throw NodeError.invalidData("no SOP Instance UID") }
@@ -80,8 +83,11 @@ public final class SQLiteIndex: MetadataIndex, @unchecked Sendable {
                 }
                 if existing[1] != series { try Self.removeEmptyParents(seriesRef: existing[1], c) }
             } else {
-                let columns = ["series_ref"] + Self.imageColumns + ["transfer_syntax_uid", "storage_key", "file_size", "checksum", "created", "source_type", "source_name", "source_id"]
-                imageId = try c.run("INSERT INTO images (\(columns.joined(separator: ","))) VALUES (\(columns.map { _ in "?" }.joined(separator: ",")))",
+                // An explicit id above every id ever used (`id_high_water`): a deleted image's id is
+                // never handed to a new image, so forwarding rows, box rows and anonymization keys
+                // that still name it cannot point at the wrong image.
+                let columns = ["id", "series_ref"] + Self.imageColumns + ["transfer_syntax_uid", "storage_key", "file_size", "checksum", "created", "source_type", "source_name", "source_id"]
+                imageId = try c.run("INSERT INTO images (\(columns.joined(separator: ","))) VALUES (\(Self.nextImageId), \(columns.dropFirst().map { _ in "?" }.joined(separator: ",")))",
                                     [series] + values(Self.imageColumns) + fileColumns)
             }
             let source: [SQLValue] = [.text(record.source.type.rawValue), .text(record.source.name), .integer(record.source.id)]

@@ -24,6 +24,8 @@ public final class NodeServer: @unchecked Sendable {
     public let tagFilters: TagFilterService
     /// Anonymization, its keys and reverse anonymization of incoming images (seed 003 `/anonymization`, PS3.15 Annex E).
     public let anonymization: AnonymizationService
+    /// Box-to-box transfers with other nodes (seed 003 `/boxes`, `/transactions/{token}`).
+    public let boxes: BoxService
     /// Modality sessions and the filters service's image resources (seed 002 `/images`).
     public let modalitySessions: ModalitySessions
     public let imageResources: ImageResources
@@ -50,6 +52,8 @@ public final class NodeServer: @unchecked Sendable {
         ingest.add(observer: seriesTypes)
         // After the tag filters, as Slicebox: filter, then reverse anonymization.
         anonymization = AnonymizationService(ingest: ingest, settings: config.anonymization)
+        boxes = try BoxService(ingest: ingest, anonymization: anonymization, forwarding: forwarding, tagFilters: tagFilters,
+                               settings: config.boxes, log: self.log)
         modalitySessions = ModalitySessions(index: index, store: store, log: self.log)
         imageResources = try ImageResources(index: index, store: store, sessions: modalitySessions, settings: .init(
             lifetime: config.filters.resourceLifetimeSeconds, sweepInterval: config.filters.sweepIntervalSeconds,
@@ -67,6 +71,7 @@ public final class NodeServer: @unchecked Sendable {
                                                  "studies": "\(c.studies)", "patients": "\(c.patients)",
                                                  "repaired": "\(repaired.completed + repaired.removed + repaired.deleted)"])
         try forwarding.start()
+        try boxes.start()
         try imageResources.start()
         let main = makeServer(aeTitle: config.dicom.aeTitle, source: Source(type: .scp, name: config.dicom.aeTitle, id: 0),
                               allowedCallingAETitles: config.dicom.allowedCallingAETitles.isEmpty ? nil : Set(config.dicom.allowedCallingAETitles))
@@ -96,6 +101,7 @@ public final class NodeServer: @unchecked Sendable {
         for s in servers { s.stop(waitSeconds: waitSeconds) }
         directoryWatches.stop()
         forwarding.stop(waitSeconds: min(waitSeconds, 10))
+        boxes.stop(waitSeconds: min(waitSeconds, 10))
         ingest.stop()
         seriesTypes.stop()
         imageResources.stop()

@@ -34,6 +34,8 @@ final class SliceboxAPI: @unchecked Sendable {
         addSeriesTypeRoutes(&api)
         addFilteringRoutes(&api)
         addAnonymizationRoutes(&api)
+        addBoxRoutes(&api)
+        addTransactionRoutes(&api)
         return api.router
     }
 }

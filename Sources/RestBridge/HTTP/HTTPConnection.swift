@@ -269,9 +269,14 @@ final class HTTPConnection: @unchecked Sendable {
         }
     }
 
-    /// The target without its query (which may carry tokens), cut to a sane length.
+    /// The target without its query (which may carry tokens), cut to a sane length. UUID-shaped
+    /// segments are secrets (box tokens, `/api/transactions/{token}/…`) and are not written.
     static func logPath(_ target: String) -> String {
-        let path = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? target
+        var path = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? target
+        if path.contains("-") {
+            path = path.split(separator: "/", omittingEmptySubsequences: false)
+                .map { $0.count == 36 && UUID(uuidString: String($0)) != nil ? "{token}" : String($0) }.joined(separator: "/")
+        }
         return path.count > 200 ? String(path.prefix(200)) + "…" : path
     }
 }
