@@ -62,11 +62,16 @@ enum ImageAttributes {
         }
     }
 
+    /// Number of Frames (0028,0008), 1 when absent or not a positive number.
+    static func frameCount(_ ds: DataSet) -> Int {
+        max(ds.string(.numberOfFrames).flatMap { Int($0.trimmingCharacters(in: .whitespaces)) } ?? 1, 1)
+    }
+
     /// Frames and the stored value range of the first frame (pixel data decoded); when the
     /// pixels cannot be decoded, Smallest/Largest Image Pixel Value (0028,0106/0107) or 0.
     static func information(_ file: DicomFile) throws -> ImageInformationJSON {
         let ds = file.dataSet
-        let frames = max(ds.string(.numberOfFrames).flatMap { Int($0.trimmingCharacters(in: .whitespaces)) } ?? 1, 1)
+        let frames = frameCount(ds)
         var lo = 0, hi = 0
         if let values = try? FrameRenderer.storedValues(ds, transferSyntax: file.transferSyntax, frame: 0), let mn = values.min(), let mx = values.max() {
             lo = mn; hi = mx

@@ -44,7 +44,7 @@ extension SliceboxAPI {
                 throw HTTPError(.unprocessableContent, "image \(try r.id()) has no pixel data to render (SOP class \(file.dataSet.string(.sopClassUID) ?? "?"))")
             }
             let frame = try r.query.int("framenumber", default: 1)
-            let frames = max(file.dataSet.string(.numberOfFrames).flatMap { Int($0.trimmingCharacters(in: .whitespaces)) } ?? 1, 1)
+            let frames = ImageAttributes.frameCount(file.dataSet)
             guard (1...frames).contains(frame) else { throw HTTPError(.badRequest, "framenumber must be 1–\(frames)") }
             var options = RenderOptions(frame: frame - 1)
             let low = try r.query.int("windowmin", default: 0), high = try r.query.int("windowmax", default: 0)
@@ -104,12 +104,8 @@ extension SliceboxAPI {
 
         api.post("/images/jpeg") { r, user in
             let studyId = try r.query.int64("studyid")
-            var q = MetadataQuery()
-            q.properties = [.init(name: "id", op: "=", value: String(studyId))]
-            q.count = 1
-            guard let study = try node.index.studies(q).first else { throw HTTPError(.notFound, "no study with id \(studyId)") }
-            q.properties = [.init(name: "id", op: "=", value: String(study.patientId))]
-            guard let patient = try node.index.patients(q).first else { throw HTTPError(.notFound, "no patient for study \(studyId)") }
+            guard let study = try node.index.studies(.id(studyId)).first else { throw HTTPError(.notFound, "no study with id \(studyId)") }
+            guard let patient = try node.index.patients(.id(study.patientId)).first else { throw HTTPError(.notFound, "no patient for study \(studyId)") }
             let jpeg = try r.body.readAll(limit: 256 << 20)
             let dicom = try SecondaryCapture.wrapJPEG(jpeg, patient: patient, study: study, seriesDescription: r.query["description"] ?? "")
             let result = try node.ingest.store(bytes: dicom, source: Source(type: .user, name: user.name, id: user.id))

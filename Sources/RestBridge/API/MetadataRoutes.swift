@@ -7,12 +7,7 @@ extension SliceboxAPI {
     func addMetadataRoutes(_ api: inout APIRouter) {
         let index = node.index
 
-        @Sendable func byId(_ request: HTTPRequest) throws -> MetadataQuery {
-            var q = MetadataQuery()
-            q.properties = [.init(name: "id", op: "=", value: String(try request.id()))]
-            q.count = 1
-            return q
-        }
+        @Sendable func byId(_ request: HTTPRequest) throws -> MetadataQuery { .id(try request.id()) }
         @Sendable func children(_ request: HTTPRequest, parent: String, required: Bool = true) throws -> MetadataQuery {
             var q = try MetadataQuery.fromListing(request)
             if let v = request.query[parent] {

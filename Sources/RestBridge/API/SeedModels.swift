@@ -133,6 +133,14 @@ struct QueryJSON: Decodable {
 }
 
 extension MetadataQuery {
+    /// The one row with this `id` at the level the query is run at.
+    static func id(_ id: Int64) -> MetadataQuery {
+        var q = MetadataQuery()
+        q.properties = [.init(name: "id", op: "=", value: String(id))]
+        q.count = 1
+        return q
+    }
+
     /// The GET listings' parameters: `orderby`, `orderascending`, `filter`, `sources=box:23,user:2`,
     /// `seriestypes=1,2`, `seriestags=3` (research notes §2 "Listing parameters").
     static func fromListing(_ request: HTTPRequest, paged: Bool = true) throws -> MetadataQuery {

@@ -88,10 +88,7 @@ extension SliceboxAPI {
         }
 
         @Sendable func requireSeries(_ id: Int64) throws {
-            var q = MetadataQuery()
-            q.properties = [.init(name: "id", op: "=", value: String(id))]
-            q.count = 1
-            guard try !index.series(q).isEmpty else { throw HTTPError(.notFound, "no series with id \(id)") }
+            guard try !index.series(.id(id)).isEmpty else { throw HTTPError(.notFound, "no series with id \(id)") }
         }
         api.get("/metadata/series/{id}/seriestypes") { r, _ in
             let id = try r.id()

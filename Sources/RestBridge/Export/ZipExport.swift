@@ -13,7 +13,7 @@ extension SliceboxAPI {
             let ids = Array(imageIds[batch..<min(batch + 500, imageIds.count)])
             for stored in try node.index.storedImages(ids: ids) {
                 let seriesId = stored.image.seriesId
-                if folders[seriesId] == nil { folders[seriesId] = try node.index.flatSeries(Self.seriesQuery(seriesId)).first }
+                if folders[seriesId] == nil { folders[seriesId] = try node.index.flatSeries(.id(seriesId)).first }
                 guard let path = node.store.readablePath(forKey: stored.storageKey), let flat = folders[seriesId] else { missing += 1; continue }
                 func clean(_ s: String) -> String { s.replacingOccurrences(of: "/", with: "-").replacingOccurrences(of: "\\", with: "-") }
                 let p = flat.patient, st = flat.study, se = flat.series
@@ -30,13 +30,6 @@ extension SliceboxAPI {
             try zip.finish()
             log.log(.info, "export", "zip sent", ["images": "\(entries.count)", "missing": "\(missing)"])
         }.with("Content-Disposition", "attachment; filename=\"slicebox-export.zip\"")
-    }
-
-    static func seriesQuery(_ seriesId: Int64) -> MetadataQuery {
-        var q = MetadataQuery()
-        q.properties = [.init(name: "id", op: "=", value: String(seriesId))]
-        q.count = 1
-        return q
     }
 
     /// A stored file as the response body, streamed.
