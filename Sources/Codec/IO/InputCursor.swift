@@ -14,7 +14,9 @@ final class InputCursor {
     let fd: Int32                     // -1: memory only
     let path: String?
     let inputSize: Int                // total bytes in the input
-    private let chunk = 256 * 1024
+    /// Window size for lazy reading: a header is usually a few KiB and values longer than the
+    /// lazy threshold are skipped, so a small window reads far less than it would skip.
+    private let chunk = 64 * 1024
 
     init(bytes: [UInt8]) {
         buffer = bytes
@@ -52,16 +54,19 @@ final class InputCursor {
         let start = offset
         let want = min(max(n, chunk), inputSize - start)
         // A new array each time: values already sliced from the old window keep their storage.
-        var fresh = [UInt8](repeating: 0, count: want)
-        var done = 0
-        while done < want {
-            let r = fresh.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, want - done, off_t(start + done)) }
-            if r < 0 {
-                if errno == EINTR { continue }
-                throw CodecError.io(path: path ?? "input", errno: errno, operation: "read")
+        // Filled by pread, so it is not zeroed first.
+        let fresh = try [UInt8](unsafeUninitializedCapacity: want) { raw, count in
+            var done = 0
+            while done < want {
+                let r = pread(fd, raw.baseAddress! + done, want - done, off_t(start + done))
+                if r < 0 {
+                    if errno == EINTR { continue }
+                    throw CodecError.io(path: path ?? "input", errno: errno, operation: "read")
+                }
+                if r == 0 { throw CodecError.truncated(offset: start + done, needed: want - done, context: "file shrank while reading") }
+                done += r
             }
-            if r == 0 { throw CodecError.truncated(offset: start + done, needed: want - done, context: "file shrank while reading") }
-            done += r
+            count = want
         }
         buffer = fresh
         bufferStart = start

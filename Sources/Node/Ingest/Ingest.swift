@@ -5,18 +5,20 @@ import DicomNet
 /// The one way into the store. Every door (C-STORE, REST upload, watched folder, box) ends here,
 /// so durability, deduplication and indexing are written once:
 ///
-/// 1. bytes → `incoming/<key>.part` as they arrive (writeback started early), checksum computed;
-/// 2. structure checked to the end, identity checked;
-/// 3. at once, in parallel: fdatasync of the file, fsync of `incoming/`, and the index
-///    transaction (SQLite WAL, fsynced at commit) whose row names the key, size and checksum;
-/// 4. when all three are done, the caller acknowledges (C-STORE response, HTTP 201);
-/// 5. in the background, files are renamed into `images/…` in batches, one folder fsync each.
+/// 1. bytes → `incoming/<key>.part` as they arrive, checksum computed; the folder entry is synced
+///    at creation and the data synced ahead in the background while more arrives (`IncomingFile`);
+/// 2. the final fdatasync starts, and meanwhile the structure is checked to the end, the identity
+///    checked and the index transaction (SQLite WAL, fsynced at commit) names the key, size and
+///    checksum;
+/// 3. when the flush, the folder sync and the commit are all done, the caller acknowledges
+///    (C-STORE response, HTTP 201);
+/// 4. in the background, files are renamed into `images/…` in batches, one folder fsync each.
 ///
 /// Start-up repair keeps the index the truth: a `.part` whose row exists and whose size and checksum
 /// match was committed (and maybe acknowledged) and is moved into place; a `.part` without a row,
 /// or whose data did not all reach the disk before a crash (checksum mismatch), was never acknowledged
-/// and is removed with its row. Running the three syncs side by side makes the wait one disk
-/// flush long instead of three.
+/// and is removed with its row. Running the syncs beside the parsing and the commit, and ahead
+/// during the receive, keeps the wait after the last byte short.
 public final class Ingest: @unchecked Sendable {
     public let store: FileStore
     public let index: SQLiteIndex
@@ -24,7 +26,6 @@ public final class Ingest: @unchecked Sendable {
     public var duplicatePolicy: DuplicatePolicy
     let mover: FileMover
     let hooks = IngestHooks()
-    private let syncQueue = DispatchQueue(label: "ingest-sync", attributes: .concurrent)
 
     public init(store: FileStore, index: SQLiteIndex, log: NetLogger, duplicatePolicy: DuplicatePolicy = .replace) {
         self.store = store
@@ -111,7 +112,7 @@ public final class Ingest: @unchecked Sendable {
         return replacement
     }
 
-    /// Steps 1 (end) to 4 for a file written into `incoming/`. On any error nothing new is
+    /// Steps 1 (end) to 3 for a file written into `incoming/`. On any error nothing new is
     /// indexed and the file is gone.
     public func commit(_ received: IncomingFile, source: Source, expected: Expected? = nil, policy: DuplicatePolicy? = nil) throws -> Result {
         let duplicatePolicy = policy ?? self.duplicatePolicy
@@ -131,6 +132,8 @@ public final class Ingest: @unchecked Sendable {
                 file.close()
                 file = replacement
             }
+            // Step 2: the final flush runs while the file is parsed and indexed.
+            file.beginSync()
             (record, sopClass) = try makeRecord(path: file.path, key: file.key, size: Int64(file.size), checksum: file.checksum,
                                                 source: source, expected: file === received ? expected : nil)
         } catch {
@@ -141,42 +144,32 @@ public final class Ingest: @unchecked Sendable {
         // A replacement's new copy is on disk before the row moves to it: repair drops a row whose
         // file was torn, and that must never cost the copy acknowledged before (re-sends only).
         if duplicatePolicy == .replace, (try? index.storedImage(sopInstanceUID: record.sopInstanceUID)) != nil {
-            do {
-                try file.syncData()
-                try store.syncIncoming()
-            } catch {
+            do { try file.syncData() } catch {
                 file.discard()
                 throw (error as? NodeError) ?? NodeError.storage("\(error)")
             }
         }
 
-        // Step 3: the three syncs side by side.
-        let syncs = DispatchGroup()
-        let failures = SyncFailures()
-        syncQueue.async(group: syncs) { [file] in do { try file.syncData() } catch { failures.add(error) } }
-        syncQueue.async(group: syncs) { [store] in do { try store.syncIncoming() } catch { failures.add(error) } }
         let outcome: IndexOutcome
         do {
             outcome = try index.add(record, policy: duplicatePolicy)
         } catch {
-            syncs.wait()
             file.discard()
             if let e = error as? NodeError { throw e }
             throw NodeError.storage("index: \(error)")
         }
-        syncs.wait()
         guard outcome.stored else {
             file.discard()
             return Result(outcome: outcome, sopInstanceUID: record.sopInstanceUID, sopClassUID: sopClass)
         }
-        if let failure = failures.first {
+        do { try file.syncData() } catch {
             // Not on disk: never acknowledged. A new row is taken back; a replaced one keeps
             // pointing at this copy, which the kernel still holds (and start-up repair checks).
             if outcome.added {
                 _ = try? index.deleteImages(ids: [outcome.imageId])
                 file.discard()
             }
-            throw NodeError.storage("\(failure)")
+            throw NodeError.storage("\(error)")
         }
         mover.enqueue(key: file.key, replaced: outcome.replacedStorageKey)
         hooks.publish(.imageAdded(imageId: outcome.imageId, seriesId: outcome.seriesId, source: source, added: outcome.added))
@@ -323,12 +316,4 @@ public final class Ingest: @unchecked Sendable {
         hooks.publish(.imagesDeleted(imageIds: imageIds))
         return keys.count
     }
-}
-
-/// Errors from the parallel syncs of one commit.
-final class SyncFailures: @unchecked Sendable {
-    private let lock = NSLock()
-    private var errors: [Error] = []
-    func add(_ e: Error) { lock.lock(); errors.append(e); lock.unlock() }
-    var first: Error? { lock.lock(); defer { lock.unlock() }; return errors.first }
 }
