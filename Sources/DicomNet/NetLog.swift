@@ -31,7 +31,7 @@ public struct StderrLogger: NetLogger {
         var t = tv.tv_sec
         var tm = tm()
         gmtime_r(&t, &tm)
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                      tm.tm_hour, tm.tm_min, tm.tm_sec, Int(tv.tv_usec / 1000))
+        return (tm.tm_year + 1900).zeroPadded(4) + "-" + (tm.tm_mon + 1).zeroPadded(2) + "-" + tm.tm_mday.zeroPadded(2) + "T"
+            + tm.tm_hour.zeroPadded(2) + ":" + tm.tm_min.zeroPadded(2) + ":" + tm.tm_sec.zeroPadded(2) + "." + Int(tv.tv_usec / 1000).zeroPadded(3) + "Z"
     }
 }

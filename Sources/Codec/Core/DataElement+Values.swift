@@ -16,7 +16,10 @@ extension DataElement {
         let b = bytes
         guard !b.isEmpty else { return [] }
         let text = b.withUnsafeBytes { characterSet.decode($0, vr: vr) }
-        let parts: [Substring] = vr.isSingleValuedText ? [Substring(text)] : text.split(separator: "\\", omittingEmptySubsequences: false)
+        // Split on the byte: a backslash (0x5C) never occurs inside a multi-byte UTF-8 sequence,
+        // and byte splitting is several times cheaper than splitting on Characters.
+        let parts: [Substring] = vr.isSingleValuedText ? [Substring(text)]
+            : text.utf8.split(separator: 0x5C, omittingEmptySubsequences: false).map { Substring($0) }
         let keepLeading = vr == .LT || vr == .ST || vr == .UT
         return parts.map { DataElement.trim($0, leading: !keepLeading) }
     }

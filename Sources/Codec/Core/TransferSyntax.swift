@@ -9,7 +9,9 @@ public struct TransferSyntax: Hashable, Sendable, CustomStringConvertible {
     public let isEncapsulated: Bool
 
     public init(uid: String) {
-        let u = uid.trimmingCharacters(in: CharacterSet(charactersIn: "\0 "))
+        // UIDs are padded to even length with NUL (PS3.5 9.1); trim only when there is padding.
+        let padded = uid.utf8.last.map { $0 == 0 || $0 == 0x20 } ?? false || uid.utf8.first.map { $0 == 0 || $0 == 0x20 } ?? false
+        let u = padded ? uid.trimmingCharacters(in: CharacterSet(charactersIn: "\0 ")) : uid
         self.uid = u
         switch u {
         case TransferSyntax.implicitVRLittleEndianUID:

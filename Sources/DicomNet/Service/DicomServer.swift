@@ -198,7 +198,7 @@ public final class DicomServer: @unchecked Sendable {
             log.log(result.status.category == .success ? .info : .warning, "dimse", "C-STORE",
                     ["assoc": assoc.id, "calling": assoc.callingAETitle, "sopclass": cmd.affectedSOPClassUID ?? "",
                      "sop": cmd.affectedSOPInstanceUID ?? "", "ts": message.context.transferSyntax,
-                     "status": String(format: "0x%04X", result.status.rawValue)])
+                     "status": "0x" + result.status.rawValue.zeroPadded(4, radix: 16, uppercase: true)])
         case .cFindRQ?:
             try handleFind(message, on: assoc)
         case .cMoveRQ?:

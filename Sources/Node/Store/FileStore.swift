@@ -48,7 +48,8 @@ public final class FileStore: @unchecked Sendable {
         var t = time(nil)
         var tm = tm()
         gmtime_r(&t, &tm)
-        let minute = String(format: "%04d%02d%02d%02d%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min)
+        let minute = (tm.tm_year + 1900).zeroPadded(4) + (tm.tm_mon + 1).zeroPadded(2) + tm.tm_mday.zeroPadded(2)
+            + tm.tm_hour.zeroPadded(2) + tm.tm_min.zeroPadded(2)
         keyLock.lock()
         if minute != currentMinute {
             currentMinute = minute; folderNumber = 0; filesInFolder = 0
@@ -60,7 +61,7 @@ public final class FileStore: @unchecked Sendable {
         keyLock.unlock()
         var g = SystemRandomNumberGenerator()
         // Past 999 folders in one minute the number takes more digits: keys stay unique.
-        return minute + String(number).leftPadded(to: 3) + String(g.next() as UInt64, radix: 16).leftPadded(to: 16)
+        return minute + number.zeroPadded(3) + (g.next() as UInt64).zeroPadded(16, radix: 16)
     }
 
     static func isKey(_ s: Substring) -> Bool { s.count >= 31 && s.allSatisfy { $0.isHexDigit && !$0.isUppercase } }
@@ -281,12 +282,6 @@ public final class IncomingFile: @unchecked Sendable {
     public func discard() {
         close()
         unlink(path)
-    }
-}
-
-extension String {
-    func leftPadded(to width: Int) -> String {
-        count >= width ? self : String(repeating: "0", count: width - count) + self
     }
 }
 
