@@ -172,6 +172,42 @@ final class IngestTests: XCTestCase {
         XCTAssertEqual(try ingest.repair().completed + ingest.repair().removed, 0, "a second start finds nothing to do")
     }
 
+    /// Parallel stores share index transactions (one flush for several), and each keeps its own
+    /// outcome: rejected duplicates fail alone, everything else is stored once.
+    func testParallelCommitsShareTransactionsAndKeepTheirOwnOutcomes() throws {
+        let ingest = try makeIngest(folder, policy: .reject)
+        let instances = try (0..<48).map { try makeInstance(sop: "9.\($0)") }
+        for i in stride(from: 0, to: 48, by: 6) { _ = try ingest.store(bytes: instances[i], source: .unknown) }
+        final class Outcomes: @unchecked Sendable {
+            let lock = NSLock()
+            var stored: [Int] = [], rejected: [Int] = [], other: [String] = []
+            func add(_ i: Int, _ error: Error?) {
+                lock.lock(); defer { lock.unlock() }
+                switch error {
+                case nil: stored.append(i)
+                case NodeError.duplicate?: rejected.append(i)
+                case let e?: other.append("\(i): \(e)")
+                }
+            }
+        }
+        let outcomes = Outcomes()
+        DispatchQueue.concurrentPerform(iterations: 48) { i in
+            do { _ = try ingest.store(bytes: instances[i], source: .unknown); outcomes.add(i, nil) } catch { outcomes.add(i, error) }
+        }
+        let (stored, rejected) = (outcomes.stored, outcomes.rejected)
+        XCTAssertEqual(outcomes.other, [])
+        XCTAssertEqual(rejected.sorted(), Array(stride(from: 0, to: 48, by: 6)))
+        XCTAssertEqual(stored.count, 40)
+        ingest.settle()
+        for i in 0..<48 {
+            let image = try XCTUnwrap(try ingest.index.storedImage(sopInstanceUID: "9.\(i)"), "9.\(i)")
+            let path = try XCTUnwrap(ingest.store.readablePath(forKey: image.storageKey))
+            XCTAssertEqual([UInt8](try XCTUnwrap(FileManager.default.contents(atPath: path))), instances[i])
+        }
+        XCTAssertEqual(try ingest.index.db.read { try $0.scalar("SELECT count(*) FROM images") }, 48)
+        XCTAssertGreaterThan(ingest.index.groupedAdds.largestBatch, 1, "some commits carried several images")
+    }
+
     func testDataWithoutMetaGroupGetsOne() throws {
         let ingest = try makeIngest(folder)
         let full = try DicomFile.read(bytes: try makeInstance(sop: "5.5"))

@@ -12,6 +12,8 @@ final class BoxStore: @unchecked Sendable {
     init(db: Database, settings: BoxSettings) {
         self.db = db
         _settings = settings
+        outcomes = Self.outcomesCommit(db)
+        incoming = Self.incomingCommit(db)
     }
 
     var settings: BoxSettings {
@@ -277,8 +279,11 @@ final class BoxStore: @unchecked Sendable {
         try outcomes.run((outgoingImageId, sent, message))
     }
 
-    /// Outcomes of images moving in parallel, committed together (see `GroupCommit`).
-    private lazy var outcomes = GroupCommit<(id: Int64, sent: Bool, message: String), (transactionId: Int64, status: TransactionStatus)?> { [db] batch in
+    /// Outcomes of images moving in parallel, committed together (see `GroupCommit`). Made in
+    /// `init`: a lazy property is not safe to initialise from two threads at once.
+    private let outcomes: GroupCommit<(id: Int64, sent: Bool, message: String), (transactionId: Int64, status: TransactionStatus)?>
+
+    private static func outcomesCommit(_ db: Database) -> GroupCommit<(id: Int64, sent: Bool, message: String), (transactionId: Int64, status: TransactionStatus)?> { GroupCommit { batch in
         let now = Self.now()
         return try db.write { c in
             try batch.map { e -> (transactionId: Int64, status: TransactionStatus)? in
@@ -291,7 +296,7 @@ final class BoxStore: @unchecked Sendable {
                 return (t, try Self.settle(transactionId: t, now: now, c))
             }
         }
-    }
+    } }
 
     /// The status the images' states give: FAILED once one failed, FINISHED when all were sent,
     /// PROCESSING while some still go after `progress` (otherwise the status stays, e.g. WAITING).
@@ -454,9 +459,14 @@ final class BoxStore: @unchecked Sendable {
         var message: String
     }
 
-    private lazy var incoming = GroupCommit<IncomingEntry, TransactionStatus> { [db] batch in
-        let now = Self.now()
-        return try db.write { c in try batch.map { try Self.recordIncoming($0, now: now, c) } }
+    /// Incoming images recorded together (see `outcomes`).
+    private let incoming: GroupCommit<IncomingEntry, TransactionStatus>
+
+    private static func incomingCommit(_ db: Database) -> GroupCommit<IncomingEntry, TransactionStatus> {
+        GroupCommit { batch in
+            let now = Self.now()
+            return try db.write { c in try batch.map { try Self.recordIncoming($0, now: now, c) } }
+        }
     }
 
     private static func recordIncoming(_ e: IncomingEntry, now: Int64, _ c: SQLiteConnection) throws -> TransactionStatus {

@@ -7,6 +7,7 @@ public final class SQLiteIndex: MetadataIndex, @unchecked Sendable {
     public init(path: String) throws {
         db = try Database(path: path)
         _ = try Migrations.migrate(db)
+        groupedAdds = GroupCommit { [unowned self] batch in try commitAdds(batch) }
     }
 
     static let patientColumns = IndexedAttribute.at(.patient).map(\.column)
@@ -36,8 +37,35 @@ public final class SQLiteIndex: MetadataIndex, @unchecked Sendable {
                                   keyValues + otherValues))
     }
 
+    /// Indexes one image. Images committed at the same moment (parallel associations, uploads)
+    /// share one transaction and one flush (`GroupCommit`); each keeps its own outcome, and one
+    /// refused (a rejected duplicate, bad data) is rolled back to its savepoint alone.
     public func add(_ record: IndexRecord, policy: DuplicatePolicy) throws -> IndexOutcome {
-        try db.write { try insert(record, policy: policy, $0) }
+        try groupedAdds.run((record, policy)).get()
+    }
+
+    /// Set once in `init` (a lazy property would not be safe to initialise from two threads).
+    private(set) var groupedAdds: GroupCommit<(record: IndexRecord, policy: DuplicatePolicy), Swift.Result<IndexOutcome, Error>>!
+
+    private func commitAdds(_ batch: [(record: IndexRecord, policy: DuplicatePolicy)]) throws -> [Swift.Result<IndexOutcome, Error>] {
+        if batch.count == 1 {
+            // Alone: a failure rolls the whole transaction back, no savepoint needed.
+            return [.success(try db.write { try insert(batch[0].record, policy: batch[0].policy, $0) })]
+        }
+        return try db.write { c in
+            try batch.map { entry in
+                try c.execute("SAVEPOINT image")
+                do {
+                    let outcome = try insert(entry.record, policy: entry.policy, c)
+                    try c.execute("RELEASE image")
+                    return .success(outcome)
+                } catch {
+                    try c.execute("ROLLBACK TO image")
+                    try c.execute("RELEASE image")
+                    return .failure(error)
+                }
+            }
+        }
     }
 
     /// Many records in one transaction (bulk loads, benchmarks' synthetic indexes).

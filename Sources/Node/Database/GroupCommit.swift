@@ -1,10 +1,11 @@
 import Foundation
 
 /// Group commit: callers that record something at the same time share one write transaction,
-/// so one disk flush (SQLite `synchronous=FULL`) covers several images moving in parallel instead
-/// of one each. The first caller commits what is queued when it gets there; callers arriving
-/// meanwhile queue for the next commit. Each call still returns only once its own change is
-/// committed, so an image is acknowledged (or counted sent) only after it is durable.
+/// so one disk flush (SQLite `synchronous=FULL`) covers several of them instead of one each
+/// (images arriving on parallel associations, images moving between boxes). The first caller
+/// commits what is queued when it gets there; callers arriving meanwhile queue for the next
+/// commit. Each call still returns only once its own change is committed, so an image is
+/// acknowledged (or counted sent) only after it is durable.
 final class GroupCommit<Entry, Result>: @unchecked Sendable {
     private final class Slot {
         let entry: Entry
@@ -17,6 +18,8 @@ final class GroupCommit<Entry, Result>: @unchecked Sendable {
     private let condition = NSCondition()
     private var queue: [Slot] = []
     private var committing = false
+    /// The most entries one commit has carried (tests check that commits are shared).
+    private(set) var largestBatch = 0
     /// Commits every entry in one transaction; returns one result per entry, in order.
     private let commit: ([Entry]) throws -> [Result]
 
@@ -30,6 +33,7 @@ final class GroupCommit<Entry, Result>: @unchecked Sendable {
             guard !committing else { condition.wait(); continue }
             committing = true
             let batch = queue
+            largestBatch = max(largestBatch, batch.count)
             queue = []
             condition.unlock()
             var results: [Result] = []
