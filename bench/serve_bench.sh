@@ -24,7 +24,9 @@
 #                 holds N files, else `gen_ct.py` generates them into the temp dir)
 #   WORK_BASE     where the temp dir (generated data + receiver storage) goes (default /work if
 #                 it exists, else /tmp); removed at exit unless KEEP=1
-#   PDU128K=1     add a 4th receiver: DCMTK storescp -pdu 131072
+#   PDU128K=1     add a receiver: DCMTK storescp -pdu 131072
+#   FLOOR=0       leave out the disk floor row (the N files copied with write + fdatasync + folder
+#                 fsync each, no network: what per-image durability costs on this disk by itself)
 #   NETNS=0       do not re-run inside `unshare --net` (default: re-run there with only lo up,
 #                 because storescp and Orthanc cannot bind to 127.0.0.1 only; they bind 0.0.0.0)
 #   PUSH_TIMEOUT  seconds allowed per push (default 600)
@@ -100,7 +102,7 @@ avail=$(df -B1 --output=avail "$work" | tail -1)
 (( avail > 3 * bytes )) || die "$(df -h "$work" | tail -1): too little room for 2 copies of $bytes B"
 # Deleting 1 GB right before the next receiver (ext4 frees blocks, maybe discards them) slows that
 # receiver's fsyncs; so received files are kept until the end when there is room for all of them.
-pushes=$((ROUNDS * (3 + ${PDU128K:-0})))
+pushes=$((ROUNDS * (3 + ${PDU128K:-0} + ${FLOOR:-1})))
 if (( avail > (pushes + 4) * bytes )); then defer_rm=1; else defer_rm=0; fi
 sync  # freshly generated data must not be written back during the first push
 res="${RES:-bench/out}"; mkdir -p "$res"
@@ -233,8 +235,46 @@ EOF
     push "Orthanc" ORTHANC "$dir" "$ORTHANC" "$dir/orthanc.json"
 }
 
+# The disk's own limit for a durable receiver, without network, parsing or index: each file
+# copied into a fresh folder with write + fdatasync, plus an fsync of the folder per file (what
+# any receiver that acknowledges only durable images must at least pay, one image at a time).
+run_floor() {
+    local dir="$work/rx-floor"; mkdir -p "$dir"
+    cat "$data"/* > /dev/null
+    local out; out=$(python3 - "$data" "$dir" <<'PY'
+import os, sys, time, resource
+src, dst = sys.argv[1], sys.argv[2]
+names = sorted(os.listdir(src))
+dfd = os.open(dst, os.O_RDONLY | os.O_DIRECTORY)
+t0 = time.monotonic()
+for name in names:
+    with open(os.path.join(src, name), "rb") as f:
+        data = f.read()
+    fd = os.open(os.path.join(dst, name), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+    os.fdatasync(fd)
+    os.close(fd)
+    os.fsync(dfd)
+seconds = time.monotonic() - t0
+u = resource.getrusage(resource.RUSAGE_SELF)
+print(f"{seconds:.3f} {u.ru_maxrss} {u.ru_utime + u.ru_stime:.2f}")
+PY
+)
+    local secs rss cpu; read -r secs rss cpu <<< "$out"
+    local stored; stored=$(count_dicom "$dir")
+    [ "$stored" -eq "$N" ] || die "disk floor: $stored files copied, expected $N"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "disk floor (copy + fdatasync, no network)" "$secs" "$stored" "-" "$rss" "$cpu" "0" >> "$runs"
+    log "round $round: disk floor $(printf '%.2f s, %.1f files/s' "$secs" "$(echo "$N / $secs" | bc -l)")"
+    sync
+    if [ "$defer_rm" = 1 ]; then mkdir -p "$work/done"; mv "$dir" "$work/done/$round-rx-floor"; else rm -rf "$dir"; sync; fi
+    sleep 2
+}
+
 receivers=(run_dicomnode run_storescp run_orthanc)
 [ "${PDU128K:-0}" = 1 ] && receivers+=(run_storescp_pdu)
+[ "${FLOOR:-1}" = 1 ] && receivers+=(run_floor)
 k=${#receivers[@]}
 for round in $(seq "$ROUNDS"); do
     for i in $(seq 0 $((k - 1))); do "${receivers[$(((i + round - 1) % k))]}"; done
@@ -264,6 +304,11 @@ for name in runs:
     if rounds > 1:
         row.append(", ".join(f"{n / float(r['seconds']):.1f}" for r in runs[name]))
     print("| " + " | ".join(row) + " |")
+floor = next((name for name in runs if name.startswith("disk floor")), None)
+node = next((name for name in runs if name.startswith("dicomnode")), None)
+if floor and node:
+    print()
+    print(f"{node} reached {speed[node] / speed[floor]:.2f} of the disk floor's rate (durable copies, one at a time, no network).")
 print()
 print("ratios are img/s over the reference's img/s (above 1 = faster); peak RSS is the largest VmHWM over the rounds;"
       " startup = launch until the first C-ECHO succeeds. Every push stored all files, and the indexes"
