@@ -24,9 +24,11 @@
 #                 holds N files, else `gen_ct.py` generates them into the temp dir)
 #   WORK_BASE     where the temp dir (generated data + receiver storage) goes (default /work if
 #                 it exists, else /tmp); removed at exit unless KEEP=1
+#   ASSOCS=K      push over K associations at once (K storescu, files dealt round-robin; default 1)
 #   PDU128K=1     add a receiver: DCMTK storescp -pdu 131072
 #   FLOOR=0       leave out the disk floor row (the N files copied with write + fdatasync + folder
-#                 fsync each, no network: what per-image durability costs on this disk by itself)
+#                 fsync each, no network: what per-image durability costs on this disk by itself);
+#                 left out by default when ASSOCS > 1
 #   NETNS=0       do not re-run inside `unshare --net` (default: re-run there with only lo up,
 #                 because storescp and Orthanc cannot bind to 127.0.0.1 only; they bind 0.0.0.0)
 #   PUSH_TIMEOUT  seconds allowed per push (default 600)
@@ -42,8 +44,8 @@ for v in DATA BIN WORK_BASE RES; do  # paths given relative to the caller's dire
     if [ -n "${!v:-}" ]; then printf -v "$v" '%s' "$(realpath -m "${!v}")"; export "${v?}"; fi
 done
 cd "$(dirname "$self")/.."
-N="${1:-${N:-2000}}"; ROUNDS="${2:-${ROUNDS:-1}}"
-[[ "$N" =~ ^[1-9][0-9]*$ && "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || { echo "usage: $0 [N] [ROUNDS]" >&2; exit 2; }
+N="${1:-${N:-2000}}"; ROUNDS="${2:-${ROUNDS:-1}}"; ASSOCS="${ASSOCS:-1}"
+[[ "$N" =~ ^[1-9][0-9]*$ && "$ROUNDS" =~ ^[1-9][0-9]*$ && "$ASSOCS" =~ ^[1-9][0-9]*$ ]] || { echo "usage: $0 [N] [ROUNDS]" >&2; exit 2; }
 RECEIVER_CMD="${RECEIVER_CMD:-@BIN@ serve --data @DIR@ --port @PORT@ --http-port @HTTP@ --ae DICOMNODE}"
 log() { echo "serve_bench: $*" >&2; }
 die() { log "FAIL: $*"; exit 1; }
@@ -79,7 +81,7 @@ base="${WORK_BASE:-}"; [ -n "$base" ] || { [ -d /work ] && [ -w /work ] && base=
 work="$(mktemp -d "$base/serve_bench.XXXXXX")"
 pid=""; spid=""
 cleanup() {
-    if [ -n "$spid" ]; then kill -TERM "$spid" 2> /dev/null || true; fi
+    if [ -n "$spid" ]; then kill -TERM $spid 2> /dev/null || true; fi
     if [ -n "$pid" ] && kill -0 "$pid" 2> /dev/null; then kill -KILL "$pid" 2> /dev/null || true; wait "$pid" 2> /dev/null || true; fi
     if [ "${KEEP:-0}" = 1 ]; then log "kept $work"; else log "removing $work"; rm -rf "$work"; fi
 }
@@ -104,6 +106,10 @@ avail=$(df -B1 --output=avail "$work" | tail -1)
 # receiver's fsyncs; so received files are kept until the end when there is room for all of them.
 pushes=$((ROUNDS * (3 + ${PDU128K:-0} + ${FLOOR:-1})))
 if (( avail > (pushes + 4) * bytes )); then defer_rm=1; else defer_rm=0; fi
+if [ "$ASSOCS" -gt 1 ]; then  # the files dealt round-robin into one folder (of links) per association
+    i=0
+    for f in "$data"/*; do mkdir -p "$work/parts/p$((i % ASSOCS))"; ln -s "$f" "$work/parts/p$((i % ASSOCS))/"; i=$((i + 1)); done
+fi
 sync  # freshly generated data must not be written back during the first push
 res="${RES:-bench/out}"; mkdir -p "$res"
 runs="$res/serve_runs.tsv"
@@ -169,13 +175,24 @@ push() {
     local s0 s1 rc=0
     s0=$(date +%s.%N)
     # in the background + wait, so that a signal to this script is handled at once
-    TCP_NODELAY=1 timeout "${PUSH_TIMEOUT:-600}" /usr/bin/storescu -aet BENCH -aec "$ae" -xe +sd \
-        127.0.0.1 "$port" "$data" > "$work/storescu.log" 2>&1 &
-    spid=$!
-    wait "$spid" || rc=$?
+    if [ "$ASSOCS" = 1 ]; then
+        TCP_NODELAY=1 timeout "${PUSH_TIMEOUT:-600}" /usr/bin/storescu -aet BENCH -aec "$ae" -xe +sd \
+            127.0.0.1 "$port" "$data" > "$work/storescu.log" 2>&1 &
+        spid=$!
+    else  # one storescu per part, all at once, each on its own association
+        local a
+        spid=""
+        for a in $(seq 0 $((ASSOCS - 1))); do
+            TCP_NODELAY=1 timeout "${PUSH_TIMEOUT:-600}" /usr/bin/storescu -aet "BENCH$a" -aec "$ae" -xe +sd \
+                127.0.0.1 "$port" "$work/parts/p$a" > "$work/storescu.$a.log" 2>&1 &
+            spid="$spid $!"
+        done
+    fi
+    local one
+    for one in $spid; do wait "$one" || rc=$?; done
     spid=""
     s1=$(date +%s.%N)
-    if [ "$rc" -ne 0 ]; then tail -20 "$work/storescu.log" >&2; receiver_failed "$name" "storescu exited $rc"; fi
+    if [ "$rc" -ne 0 ]; then tail -20 "$work"/storescu*.log >&2; receiver_failed "$name" "storescu exited $rc"; fi
     kill -0 "$pid" 2> /dev/null || receiver_failed "$name" "died during the push"
     local rss cpu count="-"
     rss=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status")
@@ -274,21 +291,24 @@ PY
 
 receivers=(run_dicomnode run_storescp run_orthanc)
 [ "${PDU128K:-0}" = 1 ] && receivers+=(run_storescp_pdu)
-[ "${FLOOR:-1}" = 1 ] && receivers+=(run_floor)
+# The floor is one file at a time: a reference for one association only.
+[ "${FLOOR:-$([ "$ASSOCS" = 1 ] && echo 1 || echo 0)}" = 1 ] && receivers+=(run_floor)
 k=${#receivers[@]}
 for round in $(seq "$ROUNDS"); do
     for i in $(seq 0 $((k - 1))); do "${receivers[$(((i + round - 1) % k))]}"; done
 done
 
-python3 - "$N" "$bytes" "$runs" "$ROUNDS" "$RECEIVER_CMD" <<'PY' | tee "$res/serve_summary.md"
+python3 - "$N" "$bytes" "$runs" "$ROUNDS" "$RECEIVER_CMD" "$ASSOCS" <<'PY' | tee "$res/serve_summary.md"
 import sys, csv, statistics, collections
 n, size, path, rounds, cmd = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), sys.argv[5]
+assocs = int(sys.argv[6])
 runs = collections.defaultdict(list)
 for r in csv.DictReader(open(path), delimiter="\t"):
     runs[r["receiver"]].append(r)
 med = lambda name, key: statistics.median(float(r[key]) for r in runs[name])
 speed = {name: n / med(name, "seconds") for name in runs}
-print(f"C-STORE of {n} CT slices ({size / 1e6:.1f} MB) by `TCP_NODELAY=1 storescu -xe` over one association; "
+over = "one association" if assocs == 1 else f"{assocs} associations at once (one storescu each, files dealt round-robin)"
+print(f"C-STORE of {n} CT slices ({size / 1e6:.1f} MB) by `TCP_NODELAY=1 storescu -xe` over {over}; "
       + ("one round" if rounds == 1 else f"median of {rounds} rounds, rotated order") + f". dicomnode: `{cmd}`")
 print()
 cols = ["receiver", "seconds", "img/s", "MB/s", "peak RSS MiB", "ratio vs DCMTK storescp", "ratio vs Orthanc",
