@@ -191,9 +191,24 @@ final class IngestTests: XCTestCase {
             }
         }
         let outcomes = Outcomes()
-        DispatchQueue.concurrentPerform(iterations: 48) { i in
-            do { _ = try ingest.store(bytes: instances[i], source: .unknown); outcomes.add(i, nil) } catch { outcomes.add(i, error) }
+        // One thread per store (concurrentPerform runs only as many as there are cores), and the
+        // index's writer held until several commits are waiting behind the first: whether commits
+        // overlap must not depend on the machine's timing.
+        let finished = DispatchGroup()
+        let grouped = ingest.index.groupedAdds!
+        try ingest.index.db.write { _ in
+            for i in 0..<48 {
+                finished.enter()
+                Thread.detachNewThread {
+                    do { _ = try ingest.store(bytes: instances[i], source: .unknown); outcomes.add(i, nil) } catch { outcomes.add(i, error) }
+                    finished.leave()
+                }
+            }
+            let deadline = Date().addingTimeInterval(60)
+            while grouped.queued < 8, Date() < deadline { usleep(1_000) }
+            XCTAssertGreaterThanOrEqual(grouped.queued, 8, "stores queue behind a commit that is waiting for the writer")
         }
+        XCTAssertEqual(finished.wait(timeout: .now() + 120), .success)
         let (stored, rejected) = (outcomes.stored, outcomes.rejected)
         XCTAssertEqual(outcomes.other, [])
         XCTAssertEqual(rejected.sorted(), Array(stride(from: 0, to: 48, by: 6)))

@@ -20,6 +20,8 @@ final class GroupCommit<Entry, Result>: @unchecked Sendable {
     private var committing = false
     /// The most entries one commit has carried (tests check that commits are shared).
     private(set) var largestBatch = 0
+    /// Entries waiting for the next commit (tests hold a commit back until several are waiting).
+    var queued: Int { condition.lock(); defer { condition.unlock() }; return queue.count }
     /// Commits every entry in one transaction; returns one result per entry, in order.
     private let commit: ([Entry]) throws -> [Result]
 
