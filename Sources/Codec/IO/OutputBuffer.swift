@@ -21,10 +21,9 @@ final class OutputBuffer {
     @inline(__always) func append<C: Collection>(contentsOf c: C) throws where C.Element == UInt8 {
         if fd >= 0 && c.count >= flushAt {
             try flush()
-            var a = Array(c)
-            try a.withUnsafeMutableBytes { try writeAll(UnsafeRawBufferPointer($0)) }
+            let a = Array(c)
+            try writeAll(a)
             written += a.count
-            a = []
             return
         }
         bytes.append(contentsOf: c)
@@ -44,19 +43,13 @@ final class OutputBuffer {
 
     func flush() throws {
         guard fd >= 0, !bytes.isEmpty else { return }
-        try bytes.withUnsafeBytes { try writeAll($0) }
+        try writeAll(bytes)
         bytes.removeAll(keepingCapacity: true)
     }
 
-    private func writeAll(_ raw: UnsafeRawBufferPointer) throws {
-        var done = 0
-        while done < raw.count {
-            let r = write(fd, raw.baseAddress! + done, raw.count - done)
-            if r < 0 {
-                if errno == EINTR { continue }
-                throw CodecError.io(path: path, errno: errno, operation: "write")
-            }
-            done += r
+    private func writeAll(_ a: [UInt8]) throws {
+        if let failed = a.withUnsafeBytes({ writeFully(fd, $0) }) {
+            throw CodecError.io(path: path, errno: failed, operation: "write")
         }
     }
 }

@@ -59,13 +59,8 @@ final class FolderStoreOperation: StoreOperation {
     }
 
     private func flush() throws {
-        try buffer.withUnsafeBytes { raw in
-            var done = 0
-            while done < raw.count {
-                let n = Glibc.write(fd, raw.baseAddress! + done, raw.count - done)
-                if n < 0 { if errno == EINTR { continue }; throw CodecError.io(path: temporaryPath, errno: errno, operation: "write") }
-                done += n
-            }
+        if let failed = buffer.withUnsafeBytes({ writeFully(fd, $0) }) {
+            throw CodecError.io(path: temporaryPath, errno: failed, operation: "write")
         }
         // Start writeback of what we just wrote while the rest is still arriving, so the fdatasync
         // before the response waits only for the tail (durability overlapped with the network).

@@ -62,14 +62,8 @@ final class BoxSpool: @unchecked Sendable {
             defer { close(fd) }
             let gzip = try DeflateStream(level: 6, format: .gzip)
             let sink: (UnsafeRawBufferPointer) throws -> Void = { piece in
-                var done = 0
-                while done < piece.count {
-                    let n = Glibc.write(fd, piece.baseAddress! + done, piece.count - done)
-                    if n < 0 {
-                        if errno == EINTR { continue }
-                        throw NodeError.storage("cannot write \(tmp): \(String(cString: strerror(errno)))")
-                    }
-                    done += n
+                if let failed = writeFully(fd, piece) {
+                    throw NodeError.storage("cannot write \(tmp): \(String(cString: strerror(failed)))")
                 }
             }
             try gzip.write(bytes, to: sink)

@@ -1,4 +1,5 @@
 import Foundation
+import Codec
 
 /// The files of image resources: `<data>/filters/<id>.png`, written first as
 /// `<data>/filters/incoming/<uuid>.part`, fsynced, then renamed into place (and the folder
@@ -78,14 +79,8 @@ public final class MediaUpload: @unchecked Sendable {
 
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
         guard fd >= 0 else { throw NodeError.storage("the upload file is closed") }
-        var done = 0
-        while done < bytes.count {
-            let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw NodeError.storage("cannot write \(path): \(String(cString: strerror(errno)))")
-            }
-            done += n
+        if let failed = writeFully(fd, bytes) {
+            throw NodeError.storage("cannot write \(path): \(String(cString: strerror(failed)))")
         }
         size += Int64(bytes.count)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Codec
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -137,14 +138,8 @@ public final class PathologyUpload: @unchecked Sendable {
     }
 
     private func flush() throws {
-        var offset = 0
-        while offset < buffer.count {
-            let n = buffer.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw NodeError.storage("cannot write \(path): \(String(cString: strerror(errno)))")
-            }
-            offset += n
+        if let failed = buffer.withUnsafeBytes({ writeFully(fd, $0) }) {
+            throw NodeError.storage("cannot write \(path): \(String(cString: strerror(failed)))")
         }
         buffer.removeAll(keepingCapacity: true)
     }

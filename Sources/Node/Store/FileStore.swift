@@ -192,16 +192,8 @@ public final class IncomingFile: @unchecked Sendable {
 
     private func flush() throws {
         guard !buffer.isEmpty else { return }
-        try buffer.withUnsafeBytes { raw in
-            var done = 0
-            while done < raw.count {
-                let n = Glibc.write(fd, raw.baseAddress! + done, raw.count - done)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw NodeError.storage("write \(path): \(String(cString: strerror(errno)))")
-                }
-                done += n
-            }
+        if let failed = buffer.withUnsafeBytes({ writeFully(fd, $0) }) {
+            throw NodeError.storage("write \(path): \(String(cString: strerror(failed)))")
         }
         if store.durable {
             WriteBack.start(fd: fd, offset: size, length: buffer.count)
@@ -222,9 +214,15 @@ public final class IncomingFile: @unchecked Sendable {
             let failure = fdatasync(fd) == 0 ? nil : errno
             syncLock.lock()
             syncAheadRunning = false
-            if let failure, syncFailure == nil { syncFailure = .storage("fdatasync \(path): \(String(cString: strerror(failure)))") }
+            noteSyncFailure(failure)
             syncLock.unlock()
         }
+    }
+
+    /// Keeps the first fdatasync failure (the kernel reports a write-back error only once), under
+    /// `syncLock`.
+    private func noteSyncFailure(_ failure: Int32?) {
+        if let failure, syncFailure == nil { syncFailure = .storage("fdatasync \(path): \(String(cString: strerror(failure)))") }
     }
 
     /// Everything handed to the kernel (not yet synced); `size` and `checksum` are final.
@@ -241,10 +239,10 @@ public final class IncomingFile: @unchecked Sendable {
         finalSyncStarted = true
         syncLock.unlock()
         store.syncQueue.async(group: syncs) { [self] in
-            let failure = fdatasync(fd) == 0 ? nil : errno
-            if let failure {
+            if fdatasync(fd) != 0 {
+                let failure = errno
                 syncLock.lock()
-                if syncFailure == nil { syncFailure = .storage("fdatasync \(path): \(String(cString: strerror(failure)))") }
+                noteSyncFailure(failure)
                 syncLock.unlock()
             }
         }
