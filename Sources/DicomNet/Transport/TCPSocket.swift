@@ -178,6 +178,7 @@ public final class TCPListener: @unchecked Sendable {
             }
         }
         guard rc == 0 else { return "unknown" }
-        return String(cString: host) + ":" + String(cString: serv)
+        let text = { (c: [CChar]) in String(decoding: c.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) }
+        return text(host) + ":" + text(serv)
     }
 }
