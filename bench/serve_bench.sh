@@ -27,8 +27,8 @@
 #   ASSOCS=K      push over K associations at once (K storescu, files dealt round-robin; default 1)
 #   PDU128K=1     add a receiver: DCMTK storescp -pdu 131072
 #   FLOOR=0       leave out the disk floor row (the N files copied with write + fdatasync + folder
-#                 fsync each, no network: what per-image durability costs on this disk by itself);
-#                 left out by default when ASSOCS > 1
+#                 fsync each, no network: what per-image durability costs on this disk by itself;
+#                 ASSOCS copiers at once)
 #   NETNS=0       do not re-run inside `unshare --net` (default: re-run there with only lo up,
 #                 because storescp and Orthanc cannot bind to 127.0.0.1 only; they bind 0.0.0.0)
 #   PUSH_TIMEOUT  seconds allowed per push (default 600)
@@ -254,26 +254,31 @@ EOF
 
 # The disk's own limit for a durable receiver, without network, parsing or index: each file
 # copied into a fresh folder with write + fdatasync, plus an fsync of the folder per file (what
-# any receiver that acknowledges only durable images must at least pay, one image at a time).
+# any receiver that acknowledges only durable images must at least pay), by ASSOCS copiers at
+# once (threads; files dealt round-robin as to the storescu processes), like the senders.
 run_floor() {
     local dir="$work/rx-floor"; mkdir -p "$dir"
     cat "$data"/* > /dev/null
-    local out; out=$(python3 - "$data" "$dir" <<'PY'
-import os, sys, time, resource
-src, dst = sys.argv[1], sys.argv[2]
+    local out; out=$(python3 - "$data" "$dir" "$ASSOCS" <<'PY'
+import os, sys, time, resource, threading
+src, dst, copiers = sys.argv[1], sys.argv[2], int(sys.argv[3])
 names = sorted(os.listdir(src))
 dfd = os.open(dst, os.O_RDONLY | os.O_DIRECTORY)
+def copy(share):
+    for name in share:
+        with open(os.path.join(src, name), "rb") as f:
+            data = f.read()
+        fd = os.open(os.path.join(dst, name), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fdatasync(fd)
+        os.close(fd)
+        os.fsync(dfd)
+threads = [threading.Thread(target=copy, args=(names[i::copiers],)) for i in range(copiers)]
 t0 = time.monotonic()
-for name in names:
-    with open(os.path.join(src, name), "rb") as f:
-        data = f.read()
-    fd = os.open(os.path.join(dst, name), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
-    os.fdatasync(fd)
-    os.close(fd)
-    os.fsync(dfd)
+for t in threads: t.start()
+for t in threads: t.join()
 seconds = time.monotonic() - t0
 u = resource.getrusage(resource.RUSAGE_SELF)
 print(f"{seconds:.3f} {u.ru_maxrss} {u.ru_utime + u.ru_stime:.2f}")
@@ -291,8 +296,7 @@ PY
 
 receivers=(run_dicomnode run_storescp run_orthanc)
 [ "${PDU128K:-0}" = 1 ] && receivers+=(run_storescp_pdu)
-# The floor is one file at a time: a reference for one association only.
-[ "${FLOOR:-$([ "$ASSOCS" = 1 ] && echo 1 || echo 0)}" = 1 ] && receivers+=(run_floor)
+[ "${FLOOR:-1}" = 1 ] && receivers+=(run_floor)
 k=${#receivers[@]}
 for round in $(seq "$ROUNDS"); do
     for i in $(seq 0 $((k - 1))); do "${receivers[$(((i + round - 1) % k))]}"; done
@@ -328,7 +332,7 @@ floor = next((name for name in runs if name.startswith("disk floor")), None)
 node = next((name for name in runs if name.startswith("dicomnode")), None)
 if floor and node:
     print()
-    print(f"{node} reached {speed[node] / speed[floor]:.2f} of the disk floor's rate (durable copies, one at a time, no network).")
+    print(f"{node} reached {speed[node] / speed[floor]:.2f} of the disk floor's rate (durable copies, as many at a time as senders, no network).")
 print()
 print("ratios are img/s over the reference's img/s (above 1 = faster); peak RSS is the largest VmHWM over the rounds;"
       " startup = launch until the first C-ECHO succeeds. Every push stored all files, and the indexes"

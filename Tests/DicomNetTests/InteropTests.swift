@@ -46,7 +46,13 @@ final class InteropTests: XCTestCase {
             XCTAssertTrue(FileManager.default.fileExists(atPath: received), "\(f) not stored")
             if FileManager.default.fileExists(atPath: received) { try assertSameDataSet(received, f) }
         }
-        XCTAssertTrue(log.lines.contains { $0.contains("C-STORE") && $0.contains("calling=DCMTKSCU") && $0.contains("sop=") }, log.lines.joined(separator: "\n"))
+        let storeLines = log.lines.filter { $0.contains("C-STORE") && $0.contains("calling=DCMTKSCU") && $0.contains("sop=") }
+        XCTAssertFalse(storeLines.isEmpty, log.lines.joined(separator: "\n"))
+        // Each stored image's line says how long its receive and its commit took.
+        let timing = try NSRegularExpression(pattern: #"receive_ms=\d+\.\d\d commit_ms=\d+\.\d\d"#)
+        for line in storeLines {
+            XCTAssertNotNil(timing.firstMatch(in: line, range: NSRange(line.startIndex..., in: line)), line)
+        }
     }
 
     func testOurSCUIntoDCMTKStoreSCP() throws {

@@ -154,6 +154,7 @@ public final class DicomServer: @unchecked Sendable {
 
     private func runDIMSE(_ assoc: Association) {
         var operation: StoreOperation? = nil
+        var operationStarted: UInt64 = 0  // monotonic ns, for the C-STORE log line's timings
         do {
             while true {
                 let message = try assoc.receive { [self] command, context in
@@ -164,10 +165,11 @@ public final class DicomServer: @unchecked Sendable {
                                                messageID: command.messageID ?? 0, moveOriginatorAETitle: command.moveOriginatorAETitle)
                     let op = try storage.begin(request)
                     operation = op
+                    operationStarted = DispatchTime.now().uptimeNanoseconds
                     return op
                 }
                 guard let message else { return }
-                try handle(message, on: assoc, operation: operation)
+                try handle(message, on: assoc, operation: operation, started: operationStarted)
                 operation = nil
             }
         } catch {
@@ -181,7 +183,13 @@ public final class DicomServer: @unchecked Sendable {
         }
     }
 
-    private func handle(_ message: DIMSEMessage, on assoc: Association, operation: StoreOperation?) throws {
+    /// "12.34": nanoseconds as milliseconds with two decimals.
+    static func milliseconds(_ ns: UInt64) -> String {
+        let hundredths = ns / 10_000
+        return "\(hundredths / 100)." + (hundredths % 100).zeroPadded(2)
+    }
+
+    private func handle(_ message: DIMSEMessage, on assoc: Association, operation: StoreOperation?, started: UInt64) throws {
         let cmd = message.command
         switch cmd.commandField {
         case .cEchoRQ?:
@@ -189,8 +197,14 @@ public final class DicomServer: @unchecked Sendable {
             log.log(.info, "dimse", "C-ECHO", ["assoc": assoc.id, "calling": assoc.callingAETitle, "status": "0x0000"])
         case .cStoreRQ?:
             let result: StoreResult
+            // Time to receive the data set (from its command to its last fragment) and to make it
+            // durable after that (the wait before the response): where a slow store spends its time.
+            var (receiveMs, commitMs) = ("-", "-")
             if let operation {
+                let received = DispatchTime.now().uptimeNanoseconds
                 result = operation.finish()
+                receiveMs = Self.milliseconds(received &- started)
+                commitMs = Self.milliseconds(DispatchTime.now().uptimeNanoseconds &- received)
             } else {
                 result = StoreResult(status: .sopClassNotSupported, errorComment: "this SCP does not store")
             }
@@ -198,7 +212,8 @@ public final class DicomServer: @unchecked Sendable {
             log.log(result.status.category == .success ? .info : .warning, "dimse", "C-STORE",
                     ["assoc": assoc.id, "calling": assoc.callingAETitle, "sopclass": cmd.affectedSOPClassUID ?? "",
                      "sop": cmd.affectedSOPInstanceUID ?? "", "ts": message.context.transferSyntax,
-                     "status": "0x" + result.status.rawValue.zeroPadded(4, radix: 16, uppercase: true)])
+                     "status": "0x" + result.status.rawValue.zeroPadded(4, radix: 16, uppercase: true),
+                     "receive_ms": receiveMs, "commit_ms": commitMs])
         case .cFindRQ?:
             try handleFind(message, on: assoc)
         case .cMoveRQ?:
