@@ -113,7 +113,9 @@ fi
 sync  # freshly generated data must not be written back during the first push
 res="${RES:-bench/out}"; mkdir -p "$res"
 runs="$res/serve_runs.tsv"
+timings="$res/serve_timings.tsv"
 printf 'round\treceiver\tseconds\tstored\tcount_instances\tpeak_rss_kib\tcpu_s\tstartup_s\n' > "$runs"
+: > "$timings"
 [ -n "${SERVE_BENCH_IN_NETNS:-}" ] && log "in a private network namespace (only lo up): $(ip -o link show up | awk -F': ' '{printf "%s ", $2}')"
 log "data $data: $N files, $bytes B; temp dir $work; $(uname -r), $(nproc) CPU"
 
@@ -213,6 +215,22 @@ push() {
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$name" "$secs" "$stored" "$count" "$rss" "$cpu" "$startup" >> "$runs"
     log "round $round: $name $(printf '%.2f s, %.1f img/s, peak RSS %.1f MiB, CPU %.2f s, startup %.2f s, stop %.2f s' \
         "$secs" "$(echo "$N / $secs" | bc -l)" "$(echo "$rss / 1024" | bc -l)" "$cpu" "$startup" "$stop_s")"
+    # dicomnode logs each C-STORE's receive_ms (command to last fragment) and commit_ms (the wait
+    # for durability before the response): their medians and 90th percentiles, per round.
+    if grep -q 'commit_ms=' "$work/receiver.log"; then
+        local timing; timing=$(python3 - "$work/receiver.log" <<'PY'
+import re, statistics, sys
+rx, cm = [], []
+for line in open(sys.argv[1], errors="replace"):
+    m = re.search(r"receive_ms=([0-9.]+) commit_ms=([0-9.]+)", line)
+    if m: rx.append(float(m[1])); cm.append(float(m[2]))
+q = lambda v, p: sorted(v)[min(len(v) - 1, int(p * len(v)))]
+print(f"{statistics.median(rx):.2f}\t{q(rx, 0.9):.2f}\t{statistics.median(cm):.2f}\t{q(cm, 0.9):.2f}\t{len(cm)}")
+PY
+)
+        printf '%s\t%s\t%s\n' "$round" "$name" "$timing" >> "$timings"
+        log "round $round: $name per image (ms, median / p90): receive $(cut -f1,2 <<< "$timing" | tr '\t' /), commit $(cut -f3,4 <<< "$timing" | tr '\t' /)"
+    fi
     sync  # no write-back of this run's data during the next one
     if [ "$defer_rm" = 1 ]; then mkdir -p "$work/done"; mv "$store" "$work/done/$round-${store##*/}"; else rm -rf "$store"; sync; fi
     sleep 2
@@ -302,10 +320,10 @@ for round in $(seq "$ROUNDS"); do
     for i in $(seq 0 $((k - 1))); do "${receivers[$(((i + round - 1) % k))]}"; done
 done
 
-python3 - "$N" "$bytes" "$runs" "$ROUNDS" "$RECEIVER_CMD" "$ASSOCS" <<'PY' | tee "$res/serve_summary.md"
-import sys, csv, statistics, collections
+python3 - "$N" "$bytes" "$runs" "$ROUNDS" "$RECEIVER_CMD" "$ASSOCS" "$timings" <<'PY' | tee "$res/serve_summary.md"
+import sys, csv, statistics, collections, os
 n, size, path, rounds, cmd = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), sys.argv[5]
-assocs = int(sys.argv[6])
+assocs, timing_path = int(sys.argv[6]), sys.argv[7]
 runs = collections.defaultdict(list)
 for r in csv.DictReader(open(path), delimiter="\t"):
     runs[r["receiver"]].append(r)
@@ -333,6 +351,11 @@ node = next((name for name in runs if name.startswith("dicomnode")), None)
 if floor and node:
     print()
     print(f"{node} reached {speed[node] / speed[floor]:.2f} of the disk floor's rate (durable copies, as many at a time as senders, no network).")
+if os.path.exists(timing_path) and os.path.getsize(timing_path) > 0:
+    print()
+    print("dicomnode's own log, per image, ms (median / p90 in each round): "
+          + "; ".join(f"round {t[0]}: receive {t[2]} / {t[3]}, commit {t[4]} / {t[5]}"
+                      for t in (line.rstrip("\n").split("\t") for line in open(timing_path))))
 print()
 print("ratios are img/s over the reference's img/s (above 1 = faster); peak RSS is the largest VmHWM over the rounds;"
       " startup = launch until the first C-ECHO succeeds. Every push stored all files, and the indexes"
