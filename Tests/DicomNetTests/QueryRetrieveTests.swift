@@ -152,7 +152,7 @@ final class QueryRetrieveTests: XCTestCase {
         try file.write(toPath: archiveFolder + "/\(sop).dcm")
     }
 
-    func startQRServer(delayPerMatch: UInt32 = 0, destinations: [String: (host: String, port: UInt16)] = [:],
+    func startQRServer(delayPerMatch: UInt32 = 0, destinations: [String: MoveDestination] = [:],
                        tls: TLSContext? = nil) throws -> (DicomServer, TestLogger) {
         var archive = try TestArchive(folder: archiveFolder)
         archive.delayPerMatch = delayPerMatch
@@ -267,7 +267,7 @@ final class QueryRetrieveTests: XCTestCase {
         let scp = try NetTestSupport.spawn("/usr/bin/storescp", ["-aet", "DEST", "+xa", "-od", received, String(destPort)])
         defer { scp.terminate(); scp.waitUntilExit() }
         try NetTestSupport.waitForPort(destPort)
-        let (server, log) = try startQRServer(destinations: ["DEST": (host: "127.0.0.1", port: destPort)])
+        let (server, log) = try startQRServer(destinations: ["DEST": MoveDestination(host: "127.0.0.1", port: destPort)])
         defer { server.stop() }
 
         let (status, out, err) = try NetTestSupport.run("/usr/bin/movescu", [
@@ -457,7 +457,7 @@ final class QueryRetrieveTests: XCTestCase {
     func testOurMoveIntoOurStorageSCPWithProgress() throws {
         let (dest, folder) = try startDestination(aeTitle: "OURDEST")
         defer { dest.stop() }
-        let (server, _) = try startQRServer(destinations: ["OURDEST": (host: "127.0.0.1", port: dest.port)])
+        let (server, _) = try startQRServer(destinations: ["OURDEST": MoveDestination(host: "127.0.0.1", port: dest.port)])
         defer { server.stop() }
         let assoc = try openSCU(server.port)
         defer { try? assoc.release() }
@@ -483,11 +483,45 @@ final class QueryRetrieveTests: XCTestCase {
         XCTAssertEqual(unknown.pendingResponses, 0)
     }
 
+    /// A destination with a TLS context gets its sub-association over TLS (PS3.15 B.1): the same
+    /// TLS-only destination reached without TLS, or with TLS but without the client certificate it
+    /// requires, receives nothing, and every sub-operation is counted failed.
+    func testOurMoveToATLSDestination() throws {
+        let pki = try TLSTests.pkiResult.get()
+        let folder = NetTestSupport.temporaryDirectory("qr-dest-tls")
+        let dest = DicomServer(policy: .storageSCP(aeTitle: "TLSDEST"), storage: try FolderStorage(folder: folder, durable: false), log: TestLogger())
+        dest.tls = try TLSContext(.server(certificate: pki.serverCert, key: pki.serverKey, trusted: pki.ca, requireClientCertificate: true),
+                                  isServer: true)
+        try dest.start(host: "127.0.0.1", port: 0)
+        defer { dest.stop() }
+        let port = dest.port
+        let (server, _) = try startQRServer(destinations: [
+            "TLSDEST": MoveDestination(host: "127.0.0.1", port: port,
+                                       tls: try TLSContext(.client(trusted: pki.ca, certificate: pki.clientCert, key: pki.clientKey), isServer: false)),
+            "PLAIN": MoveDestination(host: "127.0.0.1", port: port),
+            "NOCERT": MoveDestination(host: "127.0.0.1", port: port, tls: try TLSContext(.client(trusted: pki.ca), isServer: false)),
+        ])
+        defer { server.stop() }
+        let assoc = try openSCU(server.port)
+        defer { try? assoc.release() }
+        let study = try identifier("STUDY", [(.studyInstanceUID, QueryRetrieveTests.study1)])
+        for refused in ["PLAIN", "NOCERT"] {
+            let result = try assoc.move(identifier: study, model: QueryRetrieveModel.studyRoot.moveSOPClass, destination: refused)
+            XCTAssertEqual(result.status, .refusedOutOfResourcesSubOperations, refused)
+            XCTAssertEqual(result.failed, 5, refused)
+            XCTAssertEqual(try receivedInstances(folder), [], refused)
+        }
+        let result = try assoc.move(identifier: study, model: QueryRetrieveModel.studyRoot.moveSOPClass, destination: "TLSDEST")
+        XCTAssertEqual(result.status, .success)
+        XCTAssertEqual(result.completed, 5)
+        XCTAssertEqual(try receivedInstances(folder), Set(study1Instances))
+    }
+
     func testOurMoveWithFailedSubOperations() throws {
         let refused = study1Instances[2]
         let (dest, folder) = try startDestination(aeTitle: "PICKY") { TestStorage(folder: $0, refuse: [refused]) }
         defer { dest.stop() }
-        let (server, _) = try startQRServer(destinations: ["PICKY": (host: "127.0.0.1", port: dest.port)])
+        let (server, _) = try startQRServer(destinations: ["PICKY": MoveDestination(host: "127.0.0.1", port: dest.port)])
         defer { server.stop() }
         let assoc = try openSCU(server.port)
         defer { try? assoc.release() }
@@ -501,7 +535,7 @@ final class QueryRetrieveTests: XCTestCase {
 
         // A destination that is not listening: every sub-operation fails, A702H.
         let deadPort = try NetTestSupport.freePort()
-        server.moveDestinations = StaticMoveDestinations(["GONE": (host: "127.0.0.1", port: deadPort)])
+        server.moveDestinations = StaticMoveDestinations(["GONE": MoveDestination(host: "127.0.0.1", port: deadPort)])
         let gone = try assoc.move(identifier: identifier("STUDY", [(.studyInstanceUID, QueryRetrieveTests.study2)]),
                                   model: QueryRetrieveModel.studyRoot.moveSOPClass, destination: "GONE")
         XCTAssertEqual(gone.status, .refusedOutOfResourcesSubOperations)
@@ -512,7 +546,7 @@ final class QueryRetrieveTests: XCTestCase {
     func testOurMoveCancelBetweenSubOperations() throws {
         let (dest, folder) = try startDestination(aeTitle: "SLOW") { TestStorage(folder: $0, delay: 100_000) }
         defer { dest.stop() }
-        let (server, _) = try startQRServer(destinations: ["SLOW": (host: "127.0.0.1", port: dest.port)])
+        let (server, _) = try startQRServer(destinations: ["SLOW": MoveDestination(host: "127.0.0.1", port: dest.port)])
         defer { server.stop() }
         let assoc = try openSCU(server.port)
         defer { try? assoc.release() }

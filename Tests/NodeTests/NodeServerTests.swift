@@ -172,4 +172,49 @@ final class NodeServerTests: XCTestCase {
         try #"{"dicom": {"port": "x"}}"#.write(toFile: path, atomically: true, encoding: .utf8)
         XCTAssertThrowsError(try NodeConfig.load(path: path))
     }
+
+    /// C-MOVE destinations from the config: TLS ones get a client context made at start-up and
+    /// win over a managed SCU of the same AE title; plain ones yield to it (as before); typos and
+    /// half-given TLS settings are refused with the key named.
+    func testConfiguredMoveDestinationsWithTLS() throws {
+        let path = folder + "/config.json"
+        try #"{"moveDestinations": {"SECURE": {"host": "127.0.0.1", "port": 11998, "tls": true}, "PLAIN": {"host": "127.0.0.1", "port": 11997}}}"#
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        var config = try NodeConfig.load(path: path)
+        XCTAssertEqual(config.moveDestinations["SECURE"], NodeConfig.Destination(host: "127.0.0.1", port: 11998, tls: true))
+        config.dataFolder = folder
+        config.dicom.port = 0
+        config.logLevel = "error"
+        let node = try NodeServer(config: config)
+        try node.start()
+        nodes.append(node)
+        let resolver = NodeMoveDestinations(node: node)
+        XCTAssertNotNil(resolver.destination(forAETitle: "SECURE")?.tls)
+        XCTAssertNil(resolver.destination(forAETitle: "PLAIN")?.tls)
+        XCTAssertEqual(resolver.destination(forAETitle: "PLAIN")?.port, 11997)
+        _ = try node.addSCU(name: "secure", aeTitle: "SECURE", host: "127.0.0.1", port: 12001)
+        _ = try node.addSCU(name: "plain", aeTitle: "PLAIN", host: "127.0.0.1", port: 12002)
+        XCTAssertEqual(resolver.destination(forAETitle: "SECURE")?.port, 11998, "a TLS destination is never replaced by a plain SCU")
+        XCTAssertNotNil(resolver.destination(forAETitle: "SECURE")?.tls)
+        XCTAssertEqual(resolver.destination(forAETitle: "PLAIN")?.port, 12002, "a managed SCU comes before a plain configured destination")
+
+        for (json, message) in [
+            (#"{"moveDestinations": {"SECURE": {"host": "h", "port": 1, "tls": true, "tlsCa": "/x"}}}"#, "unknown key 'moveDestinations.SECURE.tlsCa'"),
+        ] {
+            try json.write(toFile: path, atomically: true, encoding: .utf8)
+            XCTAssertThrowsError(try NodeConfig.load(path: path)) { XCTAssertTrue("\($0)".contains(message), "\($0)") }
+        }
+        for (destination, message) in [
+            (NodeConfig.Destination(host: "h", port: 1, tlsCA: "/x"), "need \"tls\": true"),
+            (NodeConfig.Destination(host: "h", port: 1, tls: true, tlsCertificate: "/c"), "tlsCertificate and tlsKey go together"),
+            (NodeConfig.Destination(host: "h", port: 0), "port must be 1–65535"),
+        ] {
+            var c = NodeConfig()
+            c.moveDestinations["DEST"] = destination
+            XCTAssertThrowsError(try c.validated()) { XCTAssertTrue("\($0)".contains("moveDestinations.DEST: ") && "\($0)".contains(message), "\($0)") }
+        }
+        var missing = config
+        missing.moveDestinations = ["SECURE": NodeConfig.Destination(host: "h", port: 1, tls: true, tlsCA: folder + "/no-such-ca.pem")]
+        XCTAssertThrowsError(try NodeServer(config: missing)) { XCTAssertTrue("\($0)".contains("moveDestinations.SECURE"), "\($0)") }
+    }
 }

@@ -147,6 +147,7 @@ extension DicomServer {
             // The sub-operations go on an association of their own, from us to the destination (PS3.4 C.4.2.2).
             var subRequest = AssociationRequest(callingAETitle: policy.aeTitle, calledAETitle: destinationAE, host: address.host, port: address.port)
             subRequest.proposeStorage(for: files)
+            subRequest.tls = address.tls
             var sub: Association?
             do { sub = try subRequest.open(log: log) } catch {
                 problem = "association with \(destinationAE) failed: \(error)"

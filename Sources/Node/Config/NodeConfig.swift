@@ -1,4 +1,5 @@
 import Foundation
+import DicomNet
 
 /// The node's configuration: one JSON file where every key has a default, so `{}` (or no file)
 /// runs the node on its embedded defaults. Flags of `dicomnode serve` override the few that
@@ -74,10 +75,36 @@ public struct NodeConfig: Codable, Sendable, Equatable {
         public init() {}
     }
 
+    /// A C-MOVE destination. With `tls` the sub-association runs over TLS (PS3.15 B.1): `tlsCA`
+    /// verifies the destination's certificate (nil: the system's trust store), `tlsCertificate` and
+    /// `tlsKey` authenticate us when it asks for a client certificate.
     public struct Destination: Codable, Sendable, Equatable {
         public var host: String
         public var port: Int
-        public init(host: String, port: Int) { self.host = host; self.port = port }
+        public var tls = false
+        public var tlsCA: String? = nil
+        public var tlsCertificate: String? = nil
+        public var tlsKey: String? = nil
+        public init(host: String, port: Int, tls: Bool = false, tlsCA: String? = nil, tlsCertificate: String? = nil, tlsKey: String? = nil) {
+            (self.host, self.port, self.tls, self.tlsCA, self.tlsCertificate, self.tlsKey) = (host, port, tls, tlsCA, tlsCertificate, tlsKey)
+        }
+
+        static let keys: Set<String> = ["host", "port", "tls", "tlsCA", "tlsCertificate", "tlsKey"]
+
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            self.init(host: try c.decode(String.self, forKey: .host), port: try c.decode(Int.self, forKey: .port),
+                      tls: try c.decodeIfPresent(Bool.self, forKey: .tls) ?? false, tlsCA: try c.decodeIfPresent(String.self, forKey: .tlsCA),
+                      tlsCertificate: try c.decodeIfPresent(String.self, forKey: .tlsCertificate),
+                      tlsKey: try c.decodeIfPresent(String.self, forKey: .tlsKey))
+        }
+
+        /// The client context for the sub-association, or nil without `tls`. Files are read here,
+        /// so a bad path fails at start-up, not at the first C-MOVE.
+        func tlsContext() throws -> TLSContext? {
+            guard tls else { return nil }
+            return try TLSContext(.client(trusted: tlsCA, certificate: tlsCertificate, key: tlsKey), isServer: false)
+        }
     }
 
     public init() {}
@@ -102,7 +129,13 @@ public struct NodeConfig: Codable, Sendable, Equatable {
         // Optional keys (nil by default) are absent from the encoded reference.
         let optional = Set(["tlsCertificate", "tlsKey", "tlsClientCA", "publicURL"]).union(optionalAPIKeys)
         for (k, v) in dict {
-            if path == "moveDestinations" { continue }
+            if path == "moveDestinations" {
+                // Its keys are AE titles; each destination's own keys are checked.
+                for key in (v as? [String: Any])?.keys.sorted() ?? [] where !Destination.keys.contains(key) {
+                    throw NodeError.badRequest("unknown key 'moveDestinations.\(k).\(key)'")
+                }
+                continue
+            }
             guard let r = ref[k] ?? (optional.contains(k) ? v : nil) else {
                 throw NodeError.badRequest("unknown key '\(path.isEmpty ? k : path + "." + k)'")
             }
@@ -118,6 +151,12 @@ public struct NodeConfig: Codable, Sendable, Equatable {
         try AETitle.validate(dicom.aeTitle)
         guard (dicom.tlsCertificate == nil) == (dicom.tlsKey == nil) else { throw NodeError.badRequest("dicom.tlsCertificate and dicom.tlsKey go together") }
         guard (http.tlsCertificate == nil) == (http.tlsKey == nil) else { throw NodeError.badRequest("http.tlsCertificate and http.tlsKey go together") }
+        for (ae, d) in moveDestinations.sorted(by: { $0.key < $1.key }) {
+            try AETitle.validate(ae)
+            guard !d.host.isEmpty, (1...65535).contains(d.port) else { throw NodeError.badRequest("moveDestinations.\(ae): host must not be empty and port must be 1–65535") }
+            guard (d.tlsCertificate == nil) == (d.tlsKey == nil) else { throw NodeError.badRequest("moveDestinations.\(ae): tlsCertificate and tlsKey go together") }
+            guard d.tls || (d.tlsCA == nil && d.tlsCertificate == nil) else { throw NodeError.badRequest("moveDestinations.\(ae): tlsCA, tlsCertificate and tlsKey need \"tls\": true") }
+        }
         guard !http.superuser.isEmpty, !http.superuserPassword.isEmpty else { throw NodeError.badRequest("http.superuser and http.superuserPassword must not be empty") }
         guard http.sessionTimeoutSeconds > 0, http.maxBodyBytes > 0 else { throw NodeError.badRequest("http.sessionTimeoutSeconds and http.maxBodyBytes must be positive") }
         guard filters.resourceLifetimeSeconds > 0, filters.sweepIntervalSeconds > 0, filters.maxMediaBytes > 0 else {

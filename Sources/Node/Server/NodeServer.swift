@@ -6,6 +6,8 @@ import DicomNet
 /// managed SCPs (each its own listener), all answering C-ECHO, C-STORE, C-FIND, C-MOVE, C-GET.
 public final class NodeServer: @unchecked Sendable {
     public let config: NodeConfig
+    /// Client TLS contexts of the configured C-MOVE destinations that ask for TLS, by AE title.
+    let moveTLS: [String: TLSContext]
     public let log: NodeLog
     public let index: SQLiteIndex
     public let store: FileStore
@@ -36,6 +38,11 @@ public final class NodeServer: @unchecked Sendable {
     public init(config: NodeConfig, log: NodeLog? = nil) throws {
         let config = try config.validated()
         self.config = config
+        var moveTLS: [String: TLSContext] = [:]
+        for (ae, d) in config.moveDestinations {
+            do { moveTLS[ae] = try d.tlsContext() } catch { throw NodeError.badRequest("moveDestinations.\(ae): \(error)") }
+        }
+        self.moveTLS = moveTLS
         let level = NetLogLevel(rawValue: config.logLevel) ?? .info
         self.log = log ?? NodeLog(minimumLevel: level)
         store = try FileStore(root: config.dataFolder, durable: config.durable)
@@ -226,14 +233,17 @@ public final class NodeServer: @unchecked Sendable {
     }
 }
 
-/// C-MOVE destinations: the managed SCUs by AE title, then the configuration's table.
+/// C-MOVE destinations: the managed SCUs by AE title, then the configuration's table — except
+/// that a configured TLS destination always wins over a managed SCU of the same AE title, so
+/// adding an SCU at run time can never send that destination's images in the clear.
 struct NodeMoveDestinations: MoveDestinationResolver {
     unowned let node: NodeServer
 
-    func destination(forAETitle aeTitle: String) -> (host: String, port: UInt16)? {
+    func destination(forAETitle aeTitle: String) -> MoveDestination? {
         let ae = aeTitle.trimmingCharacters(in: .whitespaces)
-        if let scu = try? node.listSCUs().first(where: { $0.aeTitle == ae }) { return (scu.host, UInt16(scu.port)) }
-        if let d = node.config.moveDestinations[ae] { return (d.host, UInt16(d.port)) }
-        return nil
+        let configured = node.config.moveDestinations[ae].map { MoveDestination(host: $0.host, port: UInt16($0.port), tls: node.moveTLS[ae]) }
+        if let configured, configured.tls != nil { return configured }
+        if let scu = try? node.listSCUs().first(where: { $0.aeTitle == ae }) { return MoveDestination(host: scu.host, port: UInt16(scu.port)) }
+        return configured
     }
 }
