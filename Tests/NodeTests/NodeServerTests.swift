@@ -171,6 +171,22 @@ final class NodeServerTests: XCTestCase {
         XCTAssertThrowsError(try NodeConfig.load(path: path).validated())
         try #"{"dicom": {"port": "x"}}"#.write(toFile: path, atomically: true, encoding: .utf8)
         XCTAssertThrowsError(try NodeConfig.load(path: path))
+        // Forwarding's settings: a section given in part keeps the other keys' defaults, and reaches the service.
+        try #"{"forwarding": {"idleSeconds": 2, "retryMaxSeconds": 60}}"#.write(toFile: path, atomically: true, encoding: .utf8)
+        var forwarding = try NodeConfig.load(path: path)
+        var expected = ForwardingSettings()
+        (expected.idleSeconds, expected.retryMaxSeconds) = (2, 60)
+        XCTAssertEqual(forwarding.forwarding, expected)
+        forwarding.dataFolder = folder
+        forwarding.dicom.port = 0
+        let unstarted = try NodeServer(config: forwarding)
+        XCTAssertEqual(unstarted.forwarding.settings, expected)
+        unstarted.stop(waitSeconds: 1)
+        try #"{"forwarding": {"idleSecond": 2}}"#.write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try NodeConfig.load(path: path)) { XCTAssertTrue("\($0)".contains("unknown key 'forwarding.idleSecond'"), "\($0)") }
+        var slow = NodeConfig()
+        slow.forwarding.retryMaxSeconds = 1
+        XCTAssertThrowsError(try slow.validated()) { XCTAssertTrue("\($0)".contains("retryMaxSeconds at least retryBaseSeconds"), "\($0)") }
     }
 
     /// C-MOVE destinations from the config: TLS ones get a client context made at start-up and

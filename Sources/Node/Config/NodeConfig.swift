@@ -27,6 +27,8 @@ public struct NodeConfig: Codable, Sendable, Equatable {
     public var jwt = JWT()
     /// The DICOM service API of seed 004 (APIConfig.swift).
     public var dicomService = DicomService()
+    /// Forwarding rules' batching, retries and history (`ForwardingSettings`).
+    public var forwarding = ForwardingSettings()
 
     /// The filters service (seed 002, `/images`).
     public var filters = Filters()
@@ -115,13 +117,25 @@ public struct NodeConfig: Codable, Sendable, Equatable {
         guard let data = FileManager.default.contents(atPath: path) else { throw NodeError.badRequest("cannot read config file \(path)") }
         do {
             let object = try JSONSerialization.jsonObject(with: data)
-            try checkKeys(object, against: try JSONSerialization.jsonObject(with: JSONEncoder().encode(NodeConfig())), path: "")
-            return try JSONDecoder().decode(NodeConfig.self, from: data)
+            let defaults = try JSONSerialization.jsonObject(with: JSONEncoder().encode(NodeConfig()))
+            try checkKeys(object, against: defaults, path: "")
+            // The file's keys laid over the defaults: a section given in part keeps the defaults
+            // of the keys it leaves out, whatever its type's decoder does.
+            return try JSONDecoder().decode(NodeConfig.self, from: JSONSerialization.data(withJSONObject: overlay(object, on: defaults)))
         } catch let e as NodeError {
             throw NodeError.badRequest("config \(path): \(e)")
         } catch {
             throw NodeError.badRequest("config \(path): \(error)")
         }
+    }
+
+    /// `value` over `base`, object by object (a JSON object in both is merged key by key; anything
+    /// else in `value` replaces what `base` has). `moveDestinations` keys are AE titles, not
+    /// settings, so the file's table replaces the (empty) default as a whole.
+    static func overlay(_ value: Any, on base: Any, path: String = "") -> Any {
+        guard path != "moveDestinations", let over = value as? [String: Any], var merged = base as? [String: Any] else { return value }
+        for (k, v) in over { merged[k] = merged[k].map { overlay(v, on: $0, path: path.isEmpty ? k : path + "." + k) } ?? v }
+        return merged
     }
 
     private static func checkKeys(_ value: Any, against reference: Any, path: String) throws {
@@ -162,6 +176,10 @@ public struct NodeConfig: Codable, Sendable, Equatable {
         guard filters.resourceLifetimeSeconds > 0, filters.sweepIntervalSeconds > 0, filters.maxMediaBytes > 0 else {
             throw NodeError.badRequest("filters.resourceLifetimeSeconds, filters.sweepIntervalSeconds and filters.maxMediaBytes must be positive")
         }
+        guard forwarding.idleSeconds >= 0, forwarding.retryBaseSeconds > 0, forwarding.retryMaxSeconds >= forwarding.retryBaseSeconds,
+              forwarding.pollSeconds > 0, forwarding.keepDeliveredSeconds > 0, forwarding.maxImagesPerTransaction > 0, forwarding.maxDeferrals >= 0 else {
+            throw NodeError.badRequest("forwarding: idleSeconds and maxDeferrals must not be negative, retryMaxSeconds at least retryBaseSeconds, the rest positive")
+        }
         try validateAPIs()
         return self
     }
@@ -185,6 +203,7 @@ extension NodeConfig {
         boxes = try c.decodeIfPresent(BoxSettings.self, forKey: .boxes) ?? d.boxes
         jwt = try c.decodeIfPresent(JWT.self, forKey: .jwt) ?? d.jwt
         dicomService = try c.decodeIfPresent(DicomService.self, forKey: .dicomService) ?? d.dicomService
+        forwarding = try c.decodeIfPresent(ForwardingSettings.self, forKey: .forwarding) ?? d.forwarding
     }
 }
 

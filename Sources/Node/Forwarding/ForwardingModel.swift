@@ -86,7 +86,7 @@ public struct ForwardingTransactionImage: Sendable, Equatable {
 }
 
 /// Timings of forwarding. The defaults suit a node in service; tests shorten them.
-public struct ForwardingSettings: Sendable, Equatable {
+public struct ForwardingSettings: Codable, Sendable, Equatable {
     /// A transaction is sent once no image joined it for this long: the rest of the series is
     /// probably not coming (Slicebox waits 30 s; modalities send a series in one association).
     public var idleSeconds: Double = 5

@@ -50,7 +50,7 @@ public final class NodeServer: @unchecked Sendable {
         ingest = Ingest(store: store, index: index, log: self.log, duplicatePolicy: DuplicatePolicy(rawValue: config.duplicatePolicy) ?? .replace)
         directoryWatches = DirectoryWatches(ingest: ingest, log: self.log)
         importSessions = ImportSessions(ingest: ingest, log: self.log)
-        forwarding = ForwardingService(ingest: ingest, log: self.log)
+        forwarding = ForwardingService(ingest: ingest, log: self.log, settings: config.forwarding)
         forwarding.register(sender: SCUForwardingSender(index: index, callingAETitle: config.dicom.aeTitle, log: self.log))
         seriesTypes = SeriesTypeService(index: index, store: store, log: self.log)
         seriesTags = SeriesTagService(index: index)
