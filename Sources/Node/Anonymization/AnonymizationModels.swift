@@ -102,14 +102,6 @@ public struct AnonymizationSettings: Codable, Sendable, Equatable {
 
     public init() {}
 
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        let d = AnonymizationSettings()
-        purgeKeysOfDeletedImages = try c.decodeIfPresent(Bool.self, forKey: .purgeKeysOfDeletedImages) ?? d.purgeKeysOfDeletedImages
-        reverseAnonymization = try c.decodeIfPresent(Bool.self, forKey: .reverseAnonymization) ?? d.reverseAnonymization
-        keyAttributes = try c.decodeIfPresent([KeyAttribute].self, forKey: .keyAttributes) ?? d.keyAttributes
-    }
-
     /// Every attribute a key records: the identity first, then the configured ones (each tag once).
     var recordedAttributes: [KeyAttribute] {
         var out = KeyAttribute.identity

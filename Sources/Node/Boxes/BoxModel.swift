@@ -171,24 +171,6 @@ public struct BoxSettings: Codable, Sendable, Equatable {
 
     public init() {}
 
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        let d = BoxSettings()
-        pushIntervalSeconds = try c.decodeIfPresent(Double.self, forKey: .pushIntervalSeconds) ?? d.pushIntervalSeconds
-        pollIntervalSeconds = try c.decodeIfPresent(Double.self, forKey: .pollIntervalSeconds) ?? d.pollIntervalSeconds
-        batchSize = try c.decodeIfPresent(Int.self, forKey: .batchSize) ?? d.batchSize
-        parallelism = try c.decodeIfPresent(Int.self, forKey: .parallelism) ?? d.parallelism
-        onlineSeconds = try c.decodeIfPresent(Double.self, forKey: .onlineSeconds) ?? d.onlineSeconds
-        idleSeconds = try c.decodeIfPresent(Double.self, forKey: .idleSeconds) ?? d.idleSeconds
-        connectTimeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .connectTimeoutSeconds) ?? d.connectTimeoutSeconds
-        requestTimeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .requestTimeoutSeconds) ?? d.requestTimeoutSeconds
-        trustedCertificates = try c.decodeIfPresent(String.self, forKey: .trustedCertificates) ?? d.trustedCertificates
-        verifyServer = try c.decodeIfPresent(Bool.self, forKey: .verifyServer) ?? d.verifyServer
-        pushEncoding = try c.decodeIfPresent(String.self, forKey: .pushEncoding) ?? d.pushEncoding
-        forwardingWaitSeconds = try c.decodeIfPresent(Double.self, forKey: .forwardingWaitSeconds) ?? d.forwardingWaitSeconds
-        maxImageBytes = try c.decodeIfPresent(Int64.self, forKey: .maxImageBytes) ?? d.maxImageBytes
-    }
-
     func validated() throws -> BoxSettings {
         guard pushIntervalSeconds > 0, pollIntervalSeconds > 0, onlineSeconds > 0, idleSeconds > 0, connectTimeoutSeconds > 0,
               requestTimeoutSeconds > 0, forwardingWaitSeconds > 0 else {

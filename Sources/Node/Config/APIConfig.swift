@@ -62,28 +62,3 @@ extension NodeConfig {
     static let optionalAPIKeys: Set<String> = ["hs256Secret", "rs256PublicKey", "issuer", "audience", "signingSecret"]
 }
 
-extension NodeConfig.JWT {
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        let d = NodeConfig.JWT()
-        hs256Secret = try c.decodeIfPresent(String.self, forKey: .hs256Secret)
-        rs256PublicKey = try c.decodeIfPresent(String.self, forKey: .rs256PublicKey)
-        issuer = try c.decodeIfPresent(String.self, forKey: .issuer)
-        audience = try c.decodeIfPresent(String.self, forKey: .audience)
-        leewaySeconds = try c.decodeIfPresent(Int.self, forKey: .leewaySeconds) ?? d.leewaySeconds
-        signingSecret = try c.decodeIfPresent(String.self, forKey: .signingSecret)
-        accessTokenSeconds = try c.decodeIfPresent(Int.self, forKey: .accessTokenSeconds) ?? d.accessTokenSeconds
-        refreshTokenSeconds = try c.decodeIfPresent(Int.self, forKey: .refreshTokenSeconds) ?? d.refreshTokenSeconds
-    }
-}
-
-extension NodeConfig.DicomService {
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        let d = NodeConfig.DicomService()
-        monthlyReadQuota = try c.decodeIfPresent(Int.self, forKey: .monthlyReadQuota) ?? d.monthlyReadQuota
-        openRegistration = try c.decodeIfPresent(Bool.self, forKey: .openRegistration) ?? d.openRegistration
-        maxUploadBytes = try c.decodeIfPresent(Int.self, forKey: .maxUploadBytes) ?? d.maxUploadBytes
-        maxUnzippedBytes = try c.decodeIfPresent(Int.self, forKey: .maxUnzippedBytes) ?? d.maxUnzippedBytes
-    }
-}

@@ -35,23 +35,6 @@ extension NodeConfig {
 }
 
 extension NodeConfig.Pathology {
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        let d = NodeConfig.Pathology()
-        signingKey = try c.decodeIfPresent(String.self, forKey: .signingKey) ?? d.signingKey
-        bucket = try c.decodeIfPresent(String.self, forKey: .bucket) ?? d.bucket
-        uploadPolicySeconds = try c.decodeIfPresent(Int.self, forKey: .uploadPolicySeconds) ?? d.uploadPolicySeconds
-        maxUploadBytes = try c.decodeIfPresent(Int64.self, forKey: .maxUploadBytes) ?? d.maxUploadBytes
-        tileSize = try c.decodeIfPresent(Int.self, forKey: .tileSize) ?? d.tileSize
-        analysisMaxSide = try c.decodeIfPresent(Int.self, forKey: .analysisMaxSide) ?? d.analysisMaxSide
-        minimumRegionPercent = try c.decodeIfPresent(Double.self, forKey: .minimumRegionPercent) ?? d.minimumRegionPercent
-        maxPixels = try c.decodeIfPresent(Int.self, forKey: .maxPixels) ?? d.maxPixels
-        predictCommand = try c.decodeIfPresent([String].self, forKey: .predictCommand) ?? d.predictCommand
-        predictTimeoutSeconds = try c.decodeIfPresent(Int.self, forKey: .predictTimeoutSeconds) ?? d.predictTimeoutSeconds
-        maxConcurrentJobs = try c.decodeIfPresent(Int.self, forKey: .maxConcurrentJobs) ?? d.maxConcurrentJobs
-        resumeJobs = try c.decodeIfPresent(Bool.self, forKey: .resumeJobs) ?? d.resumeJobs
-    }
-
     /// Refuses settings the pipeline cannot work with.
     public func validated() throws -> NodeConfig.Pathology {
         guard (16...16384).contains(tileSize) else { throw NodeError.badRequest("pathology.tileSize must be 16–16384") }
