@@ -14,8 +14,8 @@ final class NodeServerTests: XCTestCase {
         try? FileManager.default.removeItem(atPath: folder)
     }
 
-    func startNode() throws -> NodeServer {
-        var config = NodeConfig()
+    func startNode(_ base: NodeConfig = NodeConfig()) throws -> NodeServer {
+        var config = base
         config.dataFolder = folder
         config.dicom.port = 0
         config.logLevel = "error"
@@ -196,14 +196,9 @@ final class NodeServerTests: XCTestCase {
         let path = folder + "/config.json"
         try #"{"moveDestinations": {"SECURE": {"host": "127.0.0.1", "port": 11998, "tls": true}, "PLAIN": {"host": "127.0.0.1", "port": 11997}}}"#
             .write(toFile: path, atomically: true, encoding: .utf8)
-        var config = try NodeConfig.load(path: path)
+        let config = try NodeConfig.load(path: path)
         XCTAssertEqual(config.moveDestinations["SECURE"], NodeConfig.Destination(host: "127.0.0.1", port: 11998, tls: true))
-        config.dataFolder = folder
-        config.dicom.port = 0
-        config.logLevel = "error"
-        let node = try NodeServer(config: config)
-        try node.start()
-        nodes.append(node)
+        let node = try startNode(config)
         let resolver = NodeMoveDestinations(node: node)
         XCTAssertNotNil(resolver.destination(forAETitle: "SECURE")?.tls)
         XCTAssertNil(resolver.destination(forAETitle: "PLAIN")?.tls)
@@ -230,6 +225,7 @@ final class NodeServerTests: XCTestCase {
             XCTAssertThrowsError(try c.validated()) { XCTAssertTrue("\($0)".contains("moveDestinations.DEST: ") && "\($0)".contains(message), "\($0)") }
         }
         var missing = config
+        missing.dataFolder = folder
         missing.moveDestinations = ["SECURE": NodeConfig.Destination(host: "h", port: 1, tls: true, tlsCA: folder + "/no-such-ca.pem")]
         XCTAssertThrowsError(try NodeServer(config: missing)) { XCTAssertTrue("\($0)".contains("moveDestinations.SECURE"), "\($0)") }
     }
