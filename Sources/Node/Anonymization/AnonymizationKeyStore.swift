@@ -163,18 +163,12 @@ public final class AnonymizationKeyStore: @unchecked Sendable {
         var parameters: [SQLValue] = []
         for p in query.properties {
             guard let column = Self.columns[p.name] else { throw NodeError.badRequest("Property \(p.name) does not exist") }
-            switch p.op.lowercased() {
-            case "=", "==": conditions.append("\(column) = ?"); parameters.append(.text(p.value))
-            case "!=", "<>": conditions.append("\(column) <> ?"); parameters.append(.text(p.value))
-            case "like": conditions.append("\(column) LIKE ? ESCAPE '\\'"); parameters.append(.text(SQLiteIndex.substringPattern(p.value)))
-            case "<", "<=", ">", ">=": conditions.append("\(column) \(p.op) ?"); parameters.append(.text(p.value))
-            default: throw NodeError.badRequest("operator '\(p.op)' is not one of =, !=, like, <, <=, >, >=")
-            }
+            let (condition, parameter) = try SQLiteIndex.condition(p, column: column)
+            conditions.append(condition); parameters.append(parameter)
         }
         if let filter = query.filter, !filter.isEmpty {
-            let text = Self.realColumns + Self.anonymousColumns
-            conditions.append("(" + text.map { "\($0) LIKE ? ESCAPE '\\'" }.joined(separator: " OR ") + ")")
-            parameters += text.map { _ in .text(SQLiteIndex.substringPattern(filter)) }
+            let (condition, values) = SQLiteIndex.anyContains(filter, columns: Self.realColumns + Self.anonymousColumns)
+            conditions.append(condition); parameters += values
         }
         var sql = Self.select + (conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND "))
         if let orderBy = query.orderBy {

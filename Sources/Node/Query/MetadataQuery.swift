@@ -57,6 +57,23 @@ extension SQLiteIndex {
         "%" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%"
     }
 
+    /// One property filter of a query (seed 003 `queryProperty`: =, !=, like — a substring —
+    /// <, <=, >, >=) on `column`, as SQL with its bound parameter.
+    static func condition(_ p: MetadataQuery.Property, column: String) throws -> (String, SQLValue) {
+        switch p.op.lowercased() {
+        case "=", "==": return ("\(column) = ?", .text(p.value))
+        case "!=", "<>": return ("\(column) <> ?", .text(p.value))
+        case "like": return ("\(column) LIKE ? ESCAPE '\\'", .text(substringPattern(p.value)))
+        case "<", "<=", ">", ">=": return ("\(column) \(p.op) ?", .text(p.value))
+        default: throw NodeError.badRequest("operator '\(p.op)' is not one of =, !=, like, <, <=, >, >=")
+        }
+    }
+
+    /// A free-text filter: `value` a substring of any of `columns` (case-insensitive for ASCII, as SQLite's LIKE).
+    static func anyContains(_ value: String, columns: [String]) -> (String, [SQLValue]) {
+        ("(" + columns.map { "\($0) LIKE ? ESCAPE '\\'" }.joined(separator: " OR ") + ")", columns.map { _ in .text(substringPattern(value)) })
+    }
+
     /// WHERE … ORDER BY … LIMIT … for `query` at `level`; throws `badRequest` naming a bad property.
     static func clauses(_ query: MetadataQuery, level: Level) throws -> (String, [SQLValue]) {
         guard query.startIndex >= 0, query.count >= 0 else { throw NodeError.badRequest("startIndex and count must not be negative") }
@@ -65,20 +82,13 @@ extension SQLiteIndex {
         var parameters: [SQLValue] = []
         for p in query.properties {
             guard let column = columns[p.name] else { throw NodeError.badRequest("Property \(p.name) does not exist") }
-            switch p.op.lowercased() {
-            case "=", "==": conditions.append("\(column) = ?"); parameters.append(.text(p.value))
-            case "!=", "<>": conditions.append("\(column) <> ?"); parameters.append(.text(p.value))
-            case "like":
-                conditions.append("\(column) LIKE ? ESCAPE '\\'"); parameters.append(.text(substringPattern(p.value)))
-            case "<", "<=", ">", ">=":
-                conditions.append("\(column) \(p.op) ?"); parameters.append(.text(p.value))
-            default: throw NodeError.badRequest("operator '\(p.op)' is not one of =, !=, like, <, <=, >, >=")
-            }
+            let (condition, parameter) = try self.condition(p, column: column)
+            conditions.append(condition); parameters.append(parameter)
         }
         if let filter = query.filter, !filter.isEmpty {
             let text = IndexedAttribute.all.filter { $0.level <= level && $0.property != nil }.map { "\(StoreQuery.alias[$0.level]!).\($0.column)" }
-            conditions.append("(" + text.map { "\($0) LIKE ? ESCAPE '\\'" }.joined(separator: " OR ") + ")")
-            parameters += text.map { _ in .text(substringPattern(filter)) }
+            let (condition, values) = anyContains(filter, columns: text)
+            conditions.append(condition); parameters += values
         }
         // Source, series type and series tag filters: each ORs its values, and they are ANDed
         // (Slicebox). They concern series; patients and studies match through any of their series.
