@@ -154,7 +154,7 @@ public final class DicomServer: @unchecked Sendable {
 
     private func runDIMSE(_ assoc: Association) {
         var operation: StoreOperation? = nil
-        var operationStarted: UInt64 = 0  // monotonic ns, for the C-STORE log line's timings
+        var operationStarted = 0.0  // monotonic seconds, for the C-STORE log line's timings
         do {
             while true {
                 let message = try assoc.receive { [self] command, context in
@@ -165,7 +165,7 @@ public final class DicomServer: @unchecked Sendable {
                                                messageID: command.messageID ?? 0, moveOriginatorAETitle: command.moveOriginatorAETitle)
                     let op = try storage.begin(request)
                     operation = op
-                    operationStarted = DispatchTime.now().uptimeNanoseconds
+                    operationStarted = monotonicNow()
                     return op
                 }
                 guard let message else { return }
@@ -183,13 +183,13 @@ public final class DicomServer: @unchecked Sendable {
         }
     }
 
-    /// "12.34": nanoseconds as milliseconds with two decimals.
-    static func milliseconds(_ ns: UInt64) -> String {
-        let hundredths = ns / 10_000
+    /// "12.34": seconds as milliseconds with two decimals.
+    static func milliseconds(_ seconds: Double) -> String {
+        let hundredths = Int(max(0, seconds) * 100_000)
         return "\(hundredths / 100)." + (hundredths % 100).zeroPadded(2)
     }
 
-    private func handle(_ message: DIMSEMessage, on assoc: Association, operation: StoreOperation?, started: UInt64) throws {
+    private func handle(_ message: DIMSEMessage, on assoc: Association, operation: StoreOperation?, started: Double) throws {
         let cmd = message.command
         switch cmd.commandField {
         case .cEchoRQ?:
@@ -201,10 +201,10 @@ public final class DicomServer: @unchecked Sendable {
             // durable after that (the wait before the response): where a slow store spends its time.
             var (receiveMs, commitMs) = ("-", "-")
             if let operation {
-                let received = DispatchTime.now().uptimeNanoseconds
+                let received = monotonicNow()
                 result = operation.finish()
-                receiveMs = Self.milliseconds(received &- started)
-                commitMs = Self.milliseconds(DispatchTime.now().uptimeNanoseconds &- received)
+                receiveMs = Self.milliseconds(received - started)
+                commitMs = Self.milliseconds(monotonicNow() - received)
             } else {
                 result = StoreResult(status: .sopClassNotSupported, errorComment: "this SCP does not store")
             }

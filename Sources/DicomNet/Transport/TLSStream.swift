@@ -88,7 +88,7 @@ public final class TLSStream: ByteStream, @unchecked Sendable {
     // MARK: Handshake
 
     private func handshake(timeout: Double) throws {
-        let deadline = Self.now() + timeout
+        let deadline = monotonicNow() + timeout
         while true {
             lock.lock()
             ERR_clear_error()
@@ -107,7 +107,7 @@ public final class TLSStream: ByteStream, @unchecked Sendable {
                 return
             case SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE:
                 let events = Int16(err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT)
-                let remaining = deadline - Self.now()
+                let remaining = deadline - monotonicNow()
                 do {
                     guard remaining > 0 else { throw TransportError.timeout(operation: "TLS handshake", seconds: timeout) }
                     try poll(events, timeout: remaining, operation: "TLS handshake", reported: timeout)
@@ -127,11 +127,11 @@ public final class TLSStream: ByteStream, @unchecked Sendable {
     /// alert and see only a reset: so end our side, drain briefly (bounded), then close.
     private func closeAfterAlert() {
         shutdown(socket.fd, Int32(SHUT_WR))
-        let deadline = Self.now() + 0.5
+        let deadline = monotonicNow() + 0.5
         var scratch = [UInt8](repeating: 0, count: 4096)
         var drained = 0
         while drained < 1 << 16 {
-            let remaining = deadline - Self.now()
+            let remaining = deadline - monotonicNow()
             var p = pollfd(fd: socket.fd, events: Int16(POLLIN), revents: 0)
             guard remaining > 0, Glibc.poll(&p, 1, Int32(remaining * 1000) + 1) > 0 else { break }
             let n = recv(socket.fd, &scratch, scratch.count, Int32(MSG_DONTWAIT))
@@ -172,7 +172,7 @@ public final class TLSStream: ByteStream, @unchecked Sendable {
         guard buffer.count > 0 else { return 0 }
         // One deadline for the whole call: a record may arrive in several pieces.
         let timeout = socket.readTimeout
-        let deadline = timeout.map { Self.now() + $0 }
+        let deadline = timeout.map { monotonicNow() + $0 }
         while true {
             lock.lock()
             if closed { lock.unlock(); return 0 }
@@ -187,7 +187,7 @@ public final class TLSStream: ByteStream, @unchecked Sendable {
             case SSL_ERROR_NONE: return n
             case SSL_ERROR_ZERO_RETURN: return 0  // close_notify: orderly end of stream
             case SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE:
-                let remaining = deadline.map { $0 - Self.now() }
+                let remaining = deadline.map { $0 - monotonicNow() }
                 if let remaining, remaining <= 0 { throw TransportError.timeout(operation: "read", seconds: timeout!) }
                 try poll(Int16(err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT), timeout: remaining, operation: "read", reported: timeout)
             default:
@@ -273,12 +273,6 @@ public final class TLSStream: ByteStream, @unchecked Sendable {
             if n == 0 { throw TransportError.timeout(operation: operation, seconds: reported ?? 0) }
             if errno != EINTR { throw TransportError.io(operation: "poll", errno: errno) }
         }
-    }
-
-    private static func now() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
     private static func isIPAddress(_ s: String) -> Bool {

@@ -383,12 +383,6 @@ public enum HTTPParser {
     static func isDigit(_ c: UInt8) -> Bool { c >= 0x30 && c <= 0x39 }
 }
 
-func monotonicNow() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-}
-
 func formatSeconds(_ s: Double) -> String {
     s == s.rounded() ? String(Int(s)) : String(format: "%.3g", s)
 }
