@@ -91,7 +91,9 @@ public struct NodeConfig: Codable, Sendable, Equatable {
             (self.host, self.port, self.tls, self.tlsCA, self.tlsCertificate, self.tlsKey) = (host, port, tls, tlsCA, tlsCertificate, tlsKey)
         }
 
-        static let keys: Set<String> = ["host", "port", "tls", "tlsCA", "tlsCertificate", "tlsKey"]
+        enum CodingKeys: String, CodingKey, CaseIterable { case host, port, tls, tlsCA, tlsCertificate, tlsKey }
+        /// The keys a destination may have in a config file (checked by `load`).
+        static let keys = Set(CodingKeys.allCases.map(\.rawValue))
 
         public init(from decoder: Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
